@@ -1,0 +1,420 @@
+/**
+ * The project's single source of truth: `mlops.config.json` at the
+ * repository root, validated once into a typed {@linkcode Config}. Every name
+ * derived from it (buckets, roles, repositories) is computed here and nowhere
+ * else, then handed to Terraform and the pipeline.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "./config.ts";
+ * const config = await Config.load("mlops.config.json");
+ * console.log(config.names.stateBucket);
+ * ```
+ * @module
+ */
+import {
+  boolean,
+  type Infer,
+  type Issue,
+  literal,
+  nullable,
+  number,
+  object,
+  optional,
+  record,
+  show,
+  string,
+  validate,
+  withDefaults,
+} from "./schema.ts";
+
+/** The deployment environments, in promotion order. */
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+/** One of {@linkcode ENVIRONMENTS}. */
+export type Environment = typeof ENVIRONMENTS[number];
+/** Environments plus the operations account. */
+export type AccountName = Environment | "operations";
+
+/** Whether `value` names an environment. */
+export function isEnvironment(value: string): value is Environment {
+  return (ENVIRONMENTS as readonly string[]).includes(value);
+}
+
+const accountId = string({
+  description: "The 12-digit AWS account id.",
+  pattern: /^\d{12}$/,
+  expected: "a 12-digit AWS account id",
+  examples: ["123456789012"],
+});
+
+const account = (role: string) =>
+  object({
+    id: accountId,
+    profile: nullable(string({
+      description:
+        `AWS CLI profile for the ${role} account on a laptop (e.g. set up with \`aws configure sso\`); null to always use the environment's credentials.`,
+      pattern: /^[A-Za-z0-9_.+=,@\/-]{1,64}$/,
+      expected: "an AWS profile name (letters, digits and _.+=,@/-)",
+    })),
+  }, { description: `The ${role} account.` });
+
+const environment = (env: Environment) =>
+  object({
+    runPipeline: optional(
+      boolean({ description: `Whether \`deno task promote ${env}\` starts the training pipeline.` }),
+      true,
+    ),
+    modelApprovalStatus: literal(["Approved", "PendingManualApproval"], {
+      description: "Approval status the pipeline gives a model version it registers.",
+    }),
+    promoteFrom: nullable(literal(ENVIRONMENTS, {
+      description:
+        `Environment whose successful promotion of the same commit and image digest is required before promoting to ${env}; null for none.`,
+    })),
+    requireSourcePipelineSuccess: optional(
+      boolean({
+        description: "With promoteFrom: also require that the source environment's pipeline run succeeded.",
+      }),
+      true,
+    ),
+    buildIfMissing: optional(
+      boolean({
+        description: "Whether promote may build the commit's image when the registry does not have it yet.",
+      }),
+      false,
+    ),
+    ci: object({
+      ref: string({
+        description: `The git ref GitHub Actions promotes ${env} from (exact OIDC subject, no wildcard).`,
+        pattern: /^refs\/(heads|tags)\/[A-Za-z0-9._\/-]+$/,
+        expected: "a full git ref such as refs/heads/main or refs/tags/prod",
+      }),
+      githubEnvironment: nullable(string({
+        description:
+          "GitHub environment the promote job runs in (required reviewers); the deploy role then trusts that environment's OIDC subject.",
+        pattern: /^[A-Za-z0-9._-]{1,255}$/,
+        expected: "a GitHub environment name",
+      })),
+    }, { description: "How CI reaches this environment." }),
+    retraining: object({
+      enabled: boolean({ description: "Whether the EventBridge Scheduler retraining schedule is enabled." }),
+      schedule: string({
+        description: "EventBridge Scheduler expression.",
+        pattern: /^(cron|rate)\(.+\)$/,
+        expected: "a schedule expression such as cron(0 3 ? * MON *) or rate(7 days)",
+      }),
+    }, { description: "Scheduled retraining of this environment's model." }),
+    studio: optional(
+      boolean({ description: "Opt in to a SageMaker Studio domain (and its VPC, no NAT) in this environment." }),
+      false,
+    ),
+  }, { description: `Settings of the ${env} environment.` });
+
+const configSchema = object({
+  name: string({
+    description: "Prefix of every resource name (lowercase letters, digits and dashes).",
+    pattern: /^[a-z][a-z0-9-]{1,19}$/,
+    expected: "2-20 lowercase letters, digits or dashes starting with a letter",
+  }),
+  region: string({
+    description: "AWS region of every stack.",
+    pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
+    expected: "an AWS region such as eu-west-1",
+  }),
+  github: object({
+    repository: string({
+      description: "GitHub repository that runs CI, as owner/repo.",
+      pattern: /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/,
+      expected: "a GitHub repository as owner/repo",
+    }),
+    defaultBranch: string({
+      description: "Branch whose pushes build the image.",
+      pattern: /^[A-Za-z0-9._\/-]+$/,
+      expected: "a branch name",
+    }),
+  }, { description: "The GitHub repository whose workflows the accounts trust." }),
+  accounts: object({
+    operations: account("operations (registry, Terraform state, CI roles)"),
+    dev: account("dev"),
+    staging: account("staging"),
+    prod: account("prod"),
+  }, { description: "The four AWS accounts." }),
+  environments: object({
+    dev: environment("dev"),
+    staging: environment("staging"),
+    prod: environment("prod"),
+  }, { description: "Per-environment settings." }),
+  pipeline: object({
+    dataset: object({
+      path: string({ description: "CSV file with the training data, relative to the repository root." }),
+      textColumn: string({ description: "Column holding the text.", pattern: /^.+$/, expected: "a column name" }),
+      labelColumn: string({ description: "Column holding the label.", pattern: /^.+$/, expected: "a column name" }),
+    }, { description: "Training data uploaded to each environment's bucket." }),
+    accuracyThreshold: number({
+      description: "Minimum test accuracy for a model to be registered.",
+      minimum: 0,
+      maximum: 1,
+    }),
+    hyperparameters: record(
+      string({ description: "Hyperparameter name.", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expected: "an identifier" }),
+      number({ description: "Default value; overridable per run with --param." }),
+      { description: "Training hyperparameters, exposed as pipeline parameters." },
+    ),
+    processingInstanceType: string({
+      description: "Instance type of processing steps.",
+      pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/,
+      expected: "a SageMaker instance type such as ml.m5.large",
+    }),
+    trainingInstanceType: string({
+      description: "Instance type of the training step.",
+      pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/,
+      expected: "a SageMaker instance type such as ml.m5.large",
+    }),
+  }, { description: "The training pipeline." }),
+  terraform: optional(
+    object({
+      lockTimeout: string({
+        description: "How long Terraform waits for a state lock.",
+        pattern: /^\d+[smh]$/,
+        expected: "a duration such as 30s, 5m or 1h",
+      }),
+      providerMirror: nullable(string({
+        description:
+          "Directory with providers in filesystem-mirror layout, for air-gapped machines (MLOPS_PROVIDER_MIRROR overrides it).",
+      })),
+    }, { description: "How Terraform runs." }),
+    { lockTimeout: "5m", providerMirror: null },
+  ),
+  tags: optional(
+    record(
+      string({ description: "Tag key.", pattern: /^.{1,128}$/, expected: "1-128 characters" }),
+      string({ description: "Tag value." }),
+      { description: "Tags applied to every resource." },
+    ),
+    {},
+  ),
+}, { description: "Configuration of the MLOps template: accounts, environments, pipeline.", allow: ["$schema"] });
+
+/** The validated contents of the config file. */
+export type ConfigData = Infer<typeof configSchema>;
+/** Settings of one environment. */
+export type EnvironmentSettings = ConfigData["environments"][Environment];
+
+/** The JSON Schema of the config file, generated from the validating schema. */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $id: "mlops.config.schema.json",
+    title: "MLOps template configuration",
+    ...configSchema.jsonSchema(),
+  };
+}
+
+/** The config file could not be read, parsed or validated. */
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly issues: Issue[], hint?: string) {
+    const lines = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    super(
+      issues.length === 1
+        ? `Invalid config "${file}": ${lines[0]}${hint ? `. ${hint}` : ""}`
+        : `Invalid config "${file}" (${issues.length} problems)${hint ? `. ${hint}` : ""}:\n${
+          lines.map((l) => `  - ${l}`).join("\n")
+        }`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Converts a character offset into a 1-based line and column. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return { line, column: offset - before.lastIndexOf("\n") };
+}
+
+function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const lineCol = /line (\d+) column (\d+)/.exec(message);
+    const position = /position (\d+)/.exec(message);
+    const where = lineCol
+      ? { line: Number(lineCol[1]), column: Number(lineCol[2]) }
+      : lineAndColumn(text, position ? Number(position[1]) : text.length);
+    const reason = message.replace(/\s*(in JSON )?at position \d+.*$/s, "").replace(/\s*\(line \d+ column \d+\)/, "");
+    throw new ConfigError(file, [{
+      path: "",
+      message: `malformed JSON at line ${where.line}, column ${where.column}: ${reason}`,
+    }]);
+  }
+}
+
+function crossCheck(data: ConfigData): Issue[] {
+  const issues: Issue[] = [];
+  for (const env of ENVIRONMENTS) {
+    const from = data.environments[env].promoteFrom;
+    if (from === env) {
+      issues.push({ path: `environments.${env}.promoteFrom`, message: `${show(from)} cannot promote from itself` });
+    } else if (from && ENVIRONMENTS.indexOf(from) > ENVIRONMENTS.indexOf(env)) {
+      issues.push({
+        path: `environments.${env}.promoteFrom`,
+        message: `${show(from)} comes after ${show(env)}; promotion goes dev → staging → prod`,
+      });
+    }
+  }
+  const seen = new Map<string, string>();
+  for (const [name, { id }] of Object.entries(data.accounts)) {
+    const first = seen.get(id);
+    if (first) {
+      issues.push({
+        path: `accounts.${name}.id`,
+        message: `${show(id)} is also the ${first} account; each environment needs an account of its own`,
+      });
+    } else seen.set(id, name);
+  }
+  return issues;
+}
+
+/** Resource names derived from the config, computed once. */
+export class Names {
+  constructor(private readonly data: ConfigData) {}
+
+  /** Terraform state bucket (operations account). */
+  get stateBucket(): string {
+    return `${this.data.name}-tfstate-${this.data.accounts.operations.id}`;
+  }
+  /** Promotion records bucket (operations account). */
+  get recordsBucket(): string {
+    return `${this.data.name}-promotions-${this.data.accounts.operations.id}`;
+  }
+  /** Image repository (operations account). */
+  get ecrRepository(): string {
+    return `${this.data.name}/training`;
+  }
+  /** CI role that builds and pushes images (operations account). */
+  get buildRole(): string {
+    return `${this.data.name}-ci-build`;
+  }
+  /** SageMaker pipeline name (every environment). */
+  get pipeline(): string {
+    return `${this.data.name}-training`;
+  }
+  /** Model package group name (every environment). */
+  get modelPackageGroup(): string {
+    return `${this.data.name}-models`;
+  }
+  /** Permissions boundary of every role the main stack creates. */
+  get boundaryPolicy(): string {
+    return `${this.data.name}-workload-boundary`;
+  }
+  /** CI role that deploys `env`. */
+  deployRole(env: Environment): string {
+    return `${this.data.name}-${env}-deploy`;
+  }
+  /** Read-only CI role that plans `env` for pull requests. */
+  planRole(env: Environment): string {
+    return `${this.data.name}-${env}-plan`;
+  }
+  /** The environment's ML bucket (data, artifacts, models). */
+  mlBucket(env: Environment): string {
+    return `${this.data.name}-${env}-ml-${this.data.accounts[env].id}`;
+  }
+  /** SageMaker execution role of the environment. */
+  executionRole(env: Environment): string {
+    return `${this.data.name}-${env}-sagemaker-execution`;
+  }
+  /** Role EventBridge Scheduler uses to start the pipeline. */
+  schedulerRole(env: Environment): string {
+    return `${this.data.name}-${env}-retraining`;
+  }
+  /** Prefix of the environment's state objects in the state bucket. */
+  statePrefix(env: Environment): string {
+    return `main/${env}/`;
+  }
+  /** ARN of the image repository. */
+  get ecrRepositoryArn(): string {
+    const { region, accounts } = this.data;
+    return `arn:aws:ecr:${region}:${accounts.operations.id}:repository/${this.ecrRepository}`;
+  }
+  /** Registry host of the operations account. */
+  get registry(): string {
+    return `${this.data.accounts.operations.id}.dkr.ecr.${this.data.region}.amazonaws.com`;
+  }
+}
+
+/** Exact GitHub OIDC `sub` values the CI roles trust. */
+export class Subjects {
+  constructor(private readonly data: ConfigData) {}
+
+  private get repo(): string {
+    return `repo:${this.data.github.repository}`;
+  }
+  /** Who may assume the build role: pushes to the default branch. */
+  get build(): string[] {
+    return [`${this.repo}:ref:refs/heads/${this.data.github.defaultBranch}`];
+  }
+  /** Who may assume the deploy role of `env`. */
+  deploy(env: Environment): string[] {
+    const { ci } = this.data.environments[env];
+    return ci.githubEnvironment ? [`${this.repo}:environment:${ci.githubEnvironment}`] : [`${this.repo}:ref:${ci.ref}`];
+  }
+  /** Who may assume the read-only plan roles: pull requests. */
+  get plan(): string[] {
+    return [`${this.repo}:pull_request`];
+  }
+}
+
+/** The validated configuration with the names derived from it. */
+export class Config {
+  readonly names: Names;
+  readonly subjects: Subjects;
+
+  /** Use {@linkcode Config.load} or {@linkcode Config.parse}. */
+  constructor(readonly file: string, readonly data: ConfigData) {
+    this.names = new Names(data);
+    this.subjects = new Subjects(data);
+  }
+
+  /** Reads and validates a config file. */
+  static async load(file: string): Promise<Config> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (error) {
+      const reason = error instanceof Deno.errors.NotFound ? "the file does not exist" : (error as Error).message;
+      throw new ConfigError(
+        file,
+        [{ path: "", message: `cannot be read: ${reason}` }],
+        "Pass --config <file> or create it from the example in the README",
+      );
+    }
+    return Config.parse(file, text);
+  }
+
+  /** Validates config text; `file` is only used in messages. */
+  static parse(file: string, text: string): Config {
+    const raw = parseJson(file, text);
+    const issues = validate(configSchema, raw);
+    if (issues.length > 0) throw new ConfigError(file, issues, `Fix it in ${file}`);
+    const data = withDefaults(configSchema, raw);
+    const crossIssues = crossCheck(data);
+    if (crossIssues.length > 0) throw new ConfigError(file, crossIssues, `Fix it in ${file}`);
+    return new Config(file, data);
+  }
+
+  /** The AWS region of every stack. */
+  get region(): string {
+    return this.data.region;
+  }
+
+  /** Account id and profile of an account. */
+  account(name: AccountName): { id: string; profile: string | null } {
+    return this.data.accounts[name];
+  }
+
+  /** Settings of an environment. */
+  environment(env: Environment): EnvironmentSettings {
+    return this.data.environments[env];
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Readiness checks behind `deno task doctor`: tools, config, and (unless
+ * offline) the STS identity of every configured account.
+ *
+ * @example
+ * ```ts
+ * import { runChecks } from "./doctor.ts";
+ * const checks = await runChecks({ config: "mlops.config.json", offline: true });
+ * console.log(checks.every((c) => c.status !== "fail"));
+ * ```
+ * @module
+ */
+import { AwsAccess } from "./aws.ts";
+import { type AccountName, Config, ENVIRONMENTS } from "./config.ts";
+import { run } from "./process.ts";
+import { resolveProviderMirror } from "./terraform.ts";
+
+/** The outcome of one check. */
+export interface Check {
+  name: string;
+  /** `fail` makes doctor exit non-zero; `warn` is for optional things. */
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  required: boolean;
+}
+
+/** Compares dotted versions: negative when `a` < `b`. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+async function tryRun(argv: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(argv, { capture: true, captureStderr: true });
+    return { code: r.code, out: r.stdout.trim() || r.stderr.trim() };
+  } catch {
+    return { code: 127, out: "" };
+  }
+}
+
+async function toolCheck(
+  name: string,
+  argv: string[],
+  parse: (out: string) => string | undefined,
+  minimum: string,
+  required: boolean,
+  fix: string,
+): Promise<Check> {
+  const { code, out } = await tryRun(argv);
+  const version = code === 0 ? parse(out) : undefined;
+  const status = required ? "fail" : "warn";
+  if (!version) return { name, status, detail: `not found. ${fix}`, required };
+  if (compareVersions(version, minimum) < 0) {
+    return { name, status, detail: `${version} is older than ${minimum}. ${fix}`, required };
+  }
+  return { name, status: "ok", detail: version, required };
+}
+
+/** Runs every check; never throws. */
+export async function runChecks(
+  flags: { config: string; offline: boolean; "no-profile"?: boolean; "provider-mirror"?: string },
+): Promise<Check[]> {
+  const checks: Check[] = [
+    {
+      name: "deno",
+      status: compareVersions(Deno.version.deno, "2.0.0") >= 0 ? "ok" : "fail",
+      detail: Deno.version.deno,
+      required: true,
+    },
+  ];
+  const tools = await Promise.all([
+    toolCheck(
+      "terraform",
+      ["terraform", "version", "-json"],
+      (out) => (JSON.parse(out) as { terraform_version?: string }).terraform_version,
+      "1.10.0",
+      true,
+      "Install Terraform ≥ 1.10 (S3-native state locking).",
+    ),
+    toolCheck(
+      "python",
+      ["python3", "--version"],
+      (out) => /Python (\d+\.\d+\.\d+)/.exec(out)?.[1],
+      "3.10.0",
+      true,
+      "Install Python ≥ 3.10 for local pipeline runs.",
+    ),
+    toolCheck(
+      "docker engine",
+      ["docker", "version", "--format", "{{.Server.Version}}"],
+      (out) => /^(\d+\.\d+(\.\d+)?)/.exec(out)?.[1],
+      "20.0.0",
+      false,
+      "Optional: needed only by `deno task build` outside CI.",
+    ),
+  ]);
+  checks.push(...tools);
+
+  let config: Config | null = null;
+  try {
+    config = await Config.load(flags.config);
+    checks.push({ name: "config", status: "ok", detail: `${flags.config} is valid`, required: true });
+  } catch (error) {
+    checks.push({
+      name: "config",
+      status: "fail",
+      detail: (error as Error).message.split("\n").join(" "),
+      required: true,
+    });
+  }
+  if (!config) return checks;
+
+  const mirror = resolveProviderMirror(config, flags["provider-mirror"]);
+  if (mirror) {
+    let found = false;
+    try {
+      found = (await Deno.stat(`${mirror}/registry.terraform.io/hashicorp/aws`)).isDirectory;
+    } catch { /* reported below */ }
+    checks.push({
+      name: "provider mirror",
+      status: found ? "ok" : "fail",
+      detail: found
+        ? mirror
+        : `${mirror} has no registry.terraform.io/hashicorp/aws; point MLOPS_PROVIDER_MIRROR at a filesystem mirror`,
+      required: true,
+    });
+  }
+
+  if (flags.offline) {
+    checks.push({ name: "aws accounts", status: "ok", detail: "skipped (--offline)", required: false });
+    return checks;
+  }
+  const aws = AwsAccess.fromEnvironment(config, { noProfile: flags["no-profile"] ?? false });
+  const accounts: AccountName[] = ["operations", ...ENVIRONMENTS];
+  const identities = await Promise.all(accounts.map(async (account): Promise<Check> => {
+    try {
+      const identity = await aws.assertAccount(account, "use");
+      return { name: `aws ${account}`, status: "ok", detail: `${identity.arn}`, required: true };
+    } catch (error) {
+      return { name: `aws ${account}`, status: "fail", detail: (error as Error).message, required: true };
+    }
+  }));
+  checks.push(...identities);
+  return checks;
+}

@@ -1,0 +1,110 @@
+/**
+ * Child processes through dax, with interrupts handled the way Terraform
+ * needs: on SIGINT/SIGTERM the children get one SIGINT and the task waits for
+ * them to stop (so Terraform can release its state lock), then exits 130.
+ *
+ * On a terminal, Ctrl-C already reaches the whole foreground process group,
+ * children included, so the signal is not sent a second time (Terraform
+ * treats a second interrupt as "stop immediately"). Elsewhere (CI, a
+ * supervisor sending `kill -INT` to the task) it is forwarded.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./process.ts";
+ * const { stdout } = await run(["terraform", "version", "-json"], { capture: true });
+ * ```
+ * @module
+ */
+import $, { KillController } from "dax";
+import { Interrupted, TaskError } from "./cli.ts";
+import { log } from "./log.ts";
+
+const controller = new KillController();
+let interruptedBy: Deno.Signal | null = null;
+let installed = false;
+
+function installSignalHandlers(): void {
+  if (installed) return;
+  installed = true;
+  const forward = Deno.env.get("MLOPS_FORWARD_SIGNALS") ?? (Deno.stdin.isTerminal() ? "0" : "1");
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      const again = interruptedBy !== null;
+      interruptedBy = signal;
+      log.warn(
+        again
+          ? "Interrupted again: stopping child processes now."
+          : "Interrupted: waiting for child processes to stop cleanly…",
+      );
+      if (forward === "1" || again) controller.kill("SIGINT");
+    });
+  }
+}
+
+/** Whether an interrupt has been received. */
+export function wasInterrupted(): boolean {
+  return interruptedBy !== null;
+}
+
+/** Throws {@linkcode Interrupted} if an interrupt has been received. */
+export function throwIfInterrupted(what?: string): void {
+  if (interruptedBy) throw new Interrupted(what);
+}
+
+/** Options of {@linkcode run}. */
+export interface RunOptions {
+  cwd?: string;
+  /** Extra environment variables for the child (added to the task's own). */
+  env?: Record<string, string>;
+  /** Capture stdout instead of showing it. */
+  capture?: boolean;
+  /** Capture stderr instead of showing it. */
+  captureStderr?: boolean;
+  /** Send the child's stdout to stderr (keeps the task's stdout for data). */
+  stdoutToStderr?: boolean;
+  /** Text for the child's stdin. */
+  stdin?: string;
+}
+
+/** The outcome of a child process. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command (an argv array, never a shell string) and returns its exit
+ * code and captured output. Throws {@linkcode Interrupted} if the task was
+ * interrupted while it ran, and {@linkcode TaskError} if it cannot start.
+ */
+export async function run(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+  installSignalHandlers();
+  throwIfInterrupted();
+  log.debug(`$ ${argv.join(" ")}${options.cwd ? `  (in ${options.cwd})` : ""}`);
+  let command = $`${argv}`.noThrow().signal(controller.signal)
+    .stdout(options.capture ? "piped" : options.stdoutToStderr ? Deno.stderr : "inherit")
+    .stderr(options.captureStderr ? "piped" : "inherit");
+  if (options.cwd) command = command.cwd(options.cwd);
+  if (options.env) command = command.env(options.env);
+  if (options.stdin !== undefined) command = command.stdinText(options.stdin);
+  let result;
+  try {
+    result = await command;
+  } catch (error) {
+    throw new TaskError(`Cannot run "${argv[0]}": ${(error as Error).message}. Is it installed and on PATH?`, {
+      cause: error,
+    });
+  }
+  throwIfInterrupted(`"${argv[0]}"`);
+  return {
+    code: result.code,
+    stdout: options.capture ? result.stdout : "",
+    stderr: options.captureStderr ? result.stderr : "",
+  };
+}
+
+/** Whether an executable is on PATH, and where. */
+export async function which(name: string): Promise<string | undefined> {
+  return await $.which(name);
+}

@@ -1,0 +1,510 @@
+/**
+ * The Terraform runner: one {@linkcode TerraformRoot} per (root, environment)
+ * renders that run's var file and partial backend configuration from the
+ * config, keeps its own data directory (so environments never re-init each
+ * other and can plan in parallel), runs `init` only when the backend
+ * configuration or the providers changed, and returns outputs as JSON.
+ *
+ * Offline mode plans any root with no AWS account: the tree is copied to a
+ * scratch directory with an override that swaps the S3 backend for local
+ * state and sets the provider's skip flags; credentials are fake.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "./config.ts";
+ * import { TerraformRoot } from "./terraform.ts";
+ * const config = await Config.load("mlops.config.json");
+ * const root = new TerraformRoot(config, "main", "dev", { offline: true });
+ * await root.prepare();
+ * const result = await root.plan("dev.tfplan");
+ * ```
+ * @module
+ */
+import { TaskError } from "./cli.ts";
+import type { Config, Environment } from "./config.ts";
+import { ENVIRONMENTS } from "./config.ts";
+import { log } from "./log.ts";
+import { run, type RunOptions, type RunResult } from "./process.ts";
+
+/** The three Terraform roots. */
+export const ROOTS = {
+  backend: { description: "state bucket (operations account)", perEnvironment: false, aliases: [] },
+  operations: {
+    description: "image registry, GitHub OIDC, CI roles (operations + every environment account)",
+    perEnvironment: false,
+    aliases: ENVIRONMENTS,
+  },
+  main: {
+    description: "one environment: ML bucket, SageMaker role, model registry, schedule",
+    perEnvironment: true,
+    aliases: [],
+  },
+} as const;
+
+/** One of the roots under `terraform/`. */
+export type RootName = keyof typeof ROOTS;
+/** All root names. */
+export const ROOT_NAMES = Object.keys(ROOTS) as RootName[];
+
+/** Options of a runner. */
+export interface RunnerOptions {
+  /** Repository root holding `terraform/` (default: the current directory). */
+  repoDir?: string;
+  /** Scratch directory for data dirs, var files and offline copies (default `<repo>/.mlops`). */
+  stateDir?: string;
+  /** Plan with no AWS account: local state, fake credentials, skip flags. */
+  offline?: boolean;
+  /** Directory of providers in filesystem-mirror layout, for air-gapped machines. */
+  providerMirror?: string | null;
+  /** Pass the config's AWS profiles to Terraform (a laptop); false in CI. */
+  useProfiles?: boolean;
+  /** Use local state for this root (the backend stack before its bucket exists). */
+  localState?: boolean;
+  /** `terraform` executable. */
+  terraformBin?: string;
+  /** How long to wait for the state lock (default: the config's `terraform.lockTimeout`). */
+  lockTimeout?: string;
+}
+
+/** What `terraform plan -detailed-exitcode` found. */
+export type PlanResult = "changes" | "no-changes";
+
+/** Terraform's `output -json`, reduced to the values. */
+export type Outputs = Record<string, unknown>;
+
+/** Resolves the provider mirror: option, then `MLOPS_PROVIDER_MIRROR`, then the config. */
+export function resolveProviderMirror(config: Config, option?: string): string | null {
+  return option || Deno.env.get("MLOPS_PROVIDER_MIRROR") || config.data.terraform.providerMirror || null;
+}
+
+function join(...parts: string[]): string {
+  return parts.join("/").replace(/\/+/g, "/");
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : join(Deno.cwd(), path);
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/** Writes a file only when its content differs (keeps Terraform's view stable). */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  if ((await readText(path)) !== text) await Deno.writeTextFile(path, text);
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.name.startsWith(".terraform") || entry.name.endsWith(".tfstate")) continue;
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory) await copyTree(source, target);
+    else if (entry.isFile) await writeIfChanged(target, await Deno.readTextFile(source));
+  }
+}
+
+function hclString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** Renders `key = value` lines (the `-backend-config` file format). */
+export function renderBackendConfig(values: Record<string, string | boolean>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k} = ${typeof v === "boolean" ? String(v) : hclString(v)}`)
+    .join("\n") + "\n";
+}
+
+/** A Terraform root bound to one environment (or none), with its own data dir. */
+export class TerraformRoot {
+  readonly repoDir: string;
+  readonly stateDir: string;
+  readonly offline: boolean;
+  readonly providerMirror: string | null;
+  readonly useProfiles: boolean;
+  readonly localState: boolean;
+  readonly terraformBin: string;
+  readonly lockTimeout: string;
+
+  constructor(
+    readonly config: Config,
+    readonly root: RootName,
+    readonly env: Environment | null,
+    options: RunnerOptions = {},
+  ) {
+    if (ROOTS[root].perEnvironment && !env) {
+      throw new TaskError(`The "${root}" root needs an environment (one of ${ENVIRONMENTS.join(", ")}).`);
+    }
+    if (!ROOTS[root].perEnvironment && env) {
+      throw new TaskError(`The "${root}" root is shared by all environments; do not pass "${env}".`);
+    }
+    this.repoDir = absolute(options.repoDir ?? ".");
+    this.stateDir = absolute(options.stateDir ?? join(this.repoDir, ".mlops"));
+    this.offline = options.offline ?? false;
+    this.providerMirror = options.providerMirror ? absolute(options.providerMirror) : null;
+    this.useProfiles = !this.offline && (options.useProfiles ?? false);
+    this.localState = this.offline || (options.localState ?? false);
+    this.terraformBin = options.terraformBin ?? "terraform";
+    this.lockTimeout = options.lockTimeout ?? config.data.terraform.lockTimeout;
+    if (!/^\d+[smh]$/.test(this.lockTimeout)) {
+      throw new TaskError(`Invalid lock timeout "${this.lockTimeout}": use a duration such as 30s, 5m or 1h.`);
+    }
+  }
+
+  /** `main-dev`, `operations`, … */
+  get id(): string {
+    return this.env ? `${this.root}-${this.env}` : this.root;
+  }
+
+  /** Scratch directory of this (root, env) run. */
+  get workDir(): string {
+    return join(this.stateDir, this.offline ? "offline" : "terraform", this.id);
+  }
+
+  /** Directory Terraform runs in (`-chdir`). */
+  get chdir(): string {
+    return this.offline ? join(this.workDir, "src", this.root) : join(this.repoDir, "terraform", this.root);
+  }
+
+  /** The generated var file. */
+  get varFile(): string {
+    return join(this.workDir, "vars.tfvars.json");
+  }
+
+  /** State file used when state is local. */
+  get localStatePath(): string {
+    return join(this.workDir, "terraform.tfstate");
+  }
+
+  private profile(account: "operations" | Environment): string | null {
+    return this.useProfiles ? this.config.account(account).profile : null;
+  }
+
+  /** The root's input variables, rendered from the config. */
+  variables(): Record<string, unknown> {
+    const { data, names, subjects } = this.config;
+    const common = { name: data.name, region: data.region, tags: data.tags };
+    switch (this.root) {
+      case "backend":
+        return {
+          ...common,
+          profile: this.profile("operations"),
+          operations_account_id: data.accounts.operations.id,
+          state_bucket_name: names.stateBucket,
+          environments: Object.fromEntries(ENVIRONMENTS.map((env) => [env, {
+            account_id: data.accounts[env].id,
+            state_prefix: names.statePrefix(env),
+            deploy_role_name: names.deployRole(env),
+            plan_role_name: names.planRole(env),
+          }])),
+        };
+      case "operations":
+        return {
+          ...common,
+          profile: this.profile("operations"),
+          operations_account_id: data.accounts.operations.id,
+          github_repository: data.github.repository,
+          build_subjects: subjects.build,
+          build_role_name: names.buildRole,
+          ecr_repository_name: names.ecrRepository,
+          state_bucket_name: names.stateBucket,
+          records_bucket_name: names.recordsBucket,
+          environments: Object.fromEntries(ENVIRONMENTS.map((env) => [env, {
+            account_id: data.accounts[env].id,
+            profile: this.profile(env),
+            state_prefix: names.statePrefix(env),
+            deploy_role_name: names.deployRole(env),
+            deploy_subjects: subjects.deploy(env),
+            plan_role_name: names.planRole(env),
+            plan_subjects: subjects.plan,
+            boundary_policy_name: names.boundaryPolicy,
+          }])),
+        };
+      case "main": {
+        const env = this.env!;
+        const settings = data.environments[env];
+        return {
+          ...common,
+          profile: this.profile(env),
+          environment: env,
+          account_id: data.accounts[env].id,
+          operations_account_id: data.accounts.operations.id,
+          ecr_repository_arn: names.ecrRepositoryArn,
+          bucket_name: names.mlBucket(env),
+          execution_role_name: names.executionRole(env),
+          permissions_boundary_arn: `arn:aws:iam::${data.accounts[env].id}:policy/${names.boundaryPolicy}`,
+          model_package_group_name: names.modelPackageGroup,
+          pipeline_name: names.pipeline,
+          retraining: {
+            enabled: settings.retraining.enabled,
+            schedule_expression: settings.retraining.schedule,
+            scheduler_role_name: names.schedulerRole(env),
+          },
+          studio: { enabled: settings.studio },
+        };
+      }
+    }
+  }
+
+  /** Partial S3 backend configuration (`-backend-config`), or null for local state. */
+  backendConfig(): Record<string, string | boolean> | null {
+    if (this.localState) return null;
+    const { names, region } = this.config;
+    const values: Record<string, string | boolean> = {
+      bucket: names.stateBucket,
+      key: this.root === "main" ? "terraform.tfstate" : `${this.root}/terraform.tfstate`,
+      region,
+      encrypt: true,
+      use_lockfile: true,
+    };
+    if (this.env) values.workspace_key_prefix = names.statePrefix(this.env).replace(/\/$/, "");
+    const profile = this.profile("operations");
+    if (profile) values.profile = profile;
+    if (Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL")) values.use_path_style = true;
+    return values;
+  }
+
+  /** The Terraform CLI configuration given to the child process. */
+  cliConfig(): string {
+    const lines = [`plugin_cache_dir = ${hclString(join(this.stateDir, "plugin-cache"))}`];
+    if (this.providerMirror) {
+      lines.push(
+        "provider_installation {",
+        `  filesystem_mirror {`,
+        `    path = ${hclString(this.providerMirror)}`,
+        `  }`,
+        "}",
+      );
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  /** The override that makes an offline copy plan without AWS. */
+  offlineOverride(): string {
+    const skip = [
+      "  skip_credentials_validation = true",
+      "  skip_requesting_account_id  = true",
+      "  skip_metadata_api_check     = true",
+      "  skip_region_validation      = true",
+      '  access_key                  = "offline"',
+      '  secret_key                  = "offline"',
+    ];
+    const providers = [null, ...ROOTS[this.root].aliases].map((alias) =>
+      [`provider "aws" {`, ...(alias ? [`  alias = ${hclString(alias)}`] : []), ...skip, "}"].join("\n")
+    );
+    return [
+      "# Written by the runner's offline mode: local state, no AWS calls.",
+      "terraform {",
+      `  backend "local" {`,
+      `    path = ${hclString(this.localStatePath)}`,
+      "  }",
+      "}",
+      ...providers,
+      "",
+    ].join("\n");
+  }
+
+  /** Environment of every terraform child process. */
+  childEnv(): Record<string, string> {
+    const env: Record<string, string> = {
+      TF_DATA_DIR: join(this.workDir, "data"),
+      TF_CLI_CONFIG_FILE: join(this.workDir, "cli.tfrc"),
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+    };
+    if (Deno.env.get("NO_COLOR") || !Deno.stderr.isTerminal()) {
+      for (const command of ["init", "plan", "apply", "destroy", "output", "show", "validate", "test"]) {
+        env[`TF_CLI_ARGS_${command}`] = "-no-color";
+      }
+    }
+    if (this.offline) {
+      Object.assign(env, { AWS_ACCESS_KEY_ID: "offline", AWS_SECRET_ACCESS_KEY: "offline", AWS_PROFILE: "" });
+    }
+    return env;
+  }
+
+  /** Runs terraform in this root with its environment. */
+  async terraform(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return await run([this.terraformBin, `-chdir=${this.chdir}`, ...args], {
+      ...options,
+      env: { ...this.childEnv(), ...options.env },
+    });
+  }
+
+  private async terraformOk(args: string[], what: string, options: RunOptions = {}): Promise<RunResult> {
+    const result = await this.terraform(args, { captureStderr: true, ...options });
+    if (result.code !== 0) {
+      const detail = lastError(result.stderr);
+      throw new TaskError(`terraform ${what} failed in ${this.id}: ${detail}`, { cause: new Error(result.stderr) });
+    }
+    return result;
+  }
+
+  /** Fingerprint of what `init` depends on: backend config, CLI config, provider and module requirements. */
+  async initFingerprint(): Promise<string> {
+    const requirements: string[] = [];
+    const collect = async (dir: string) => {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.isFile && entry.name.endsWith(".tf")) {
+          const text = await Deno.readTextFile(join(dir, entry.name));
+          const lines = text.split("\n").filter((l) =>
+            /^\s*(source|version|required_version)\s*=|^\s*backend\s/.test(l)
+          );
+          requirements.push(`${entry.name}:${lines.join("|")}`);
+        }
+      }
+    };
+    await collect(this.chdir);
+    return await sha256(JSON.stringify({
+      backend: this.backendConfig(),
+      cli: this.cliConfig(),
+      override: this.offline ? this.offlineOverride() : null,
+      requirements: requirements.sort(),
+    }));
+  }
+
+  /**
+   * Writes the var file, backend and CLI config, runs `init` if what it
+   * depends on changed, and selects (or creates) the workspace.
+   */
+  async prepare(): Promise<void> {
+    await Deno.mkdir(this.workDir, { recursive: true });
+    if (this.offline) {
+      await copyTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
+      await writeIfChanged(join(this.chdir, "zz_offline_override.tf"), this.offlineOverride());
+    }
+    await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");
+    await writeIfChanged(join(this.workDir, "cli.tfrc"), this.cliConfig());
+    await Deno.mkdir(join(this.stateDir, "plugin-cache"), { recursive: true });
+    const fingerprintFile = join(this.workDir, "init.sha256");
+    const fingerprint = await this.initFingerprint();
+    if ((await readText(fingerprintFile)) !== fingerprint) {
+      await this.init();
+      await Deno.writeTextFile(fingerprintFile, fingerprint);
+    } else {
+      log.debug(`${this.id}: init skipped (backend and providers unchanged)`);
+    }
+    if (this.env) await this.selectWorkspace(this.env);
+  }
+
+  /** `terraform init` with the rendered backend configuration. */
+  async init(extra: string[] = []): Promise<void> {
+    log.step("Initializing", this.id);
+    const backend = this.backendConfig();
+    const args = ["init", "-input=false", `-lock-timeout=${this.lockTimeout}`, ...extra];
+    if (backend) {
+      const file = join(this.workDir, "backend.tfbackend");
+      await writeIfChanged(file, renderBackendConfig(backend));
+      args.push(`-backend-config=${file}`, "-reconfigure");
+    }
+    await this.terraformOk(args, "init", { capture: true });
+  }
+
+  /** Selects the workspace, creating it when missing (recorded so it is checked once). */
+  async selectWorkspace(name: string): Promise<void> {
+    const marker = join(this.workDir, "workspace");
+    if ((await readText(marker)) === name) return;
+    await this.terraformOk(["workspace", "select", "-or-create=true", name], "workspace select", { capture: true });
+    await Deno.writeTextFile(marker, name);
+  }
+
+  /** `terraform plan` saved to `planFile`; says whether anything would change. */
+  async plan(
+    planFile: string,
+    options: { destroy?: boolean; lock?: boolean; quiet?: boolean } = {},
+  ): Promise<PlanResult> {
+    const args = [
+      "plan",
+      "-input=false",
+      "-detailed-exitcode",
+      `-var-file=${this.varFile}`,
+      `-out=${absolute(planFile)}`,
+      `-lock-timeout=${this.lockTimeout}`,
+    ];
+    if (options.destroy) args.push("-destroy");
+    if (options.lock === false) args.push("-lock=false");
+    const result = await this.terraform(args, {
+      captureStderr: true,
+      ...(options.quiet ? { capture: true } : { stdoutToStderr: true }),
+    });
+    if (result.code === 0) return "no-changes";
+    if (result.code === 2) return "changes";
+    throw new TaskError(`terraform plan failed in ${this.id}: ${lastError(result.stderr)}`, {
+      cause: new Error(result.stderr),
+    });
+  }
+
+  /** The JSON form of a saved plan (`terraform show -json`). */
+  async showPlan(planFile: string): Promise<PlanJson> {
+    const result = await this.terraformOk(["show", "-json", absolute(planFile)], "show", { capture: true });
+    return JSON.parse(result.stdout) as PlanJson;
+  }
+
+  /** Applies exactly a saved plan. */
+  async apply(planFile: string): Promise<void> {
+    await this.terraformOk(
+      ["apply", "-input=false", `-lock-timeout=${this.lockTimeout}`, absolute(planFile)],
+      "apply",
+      { stdoutToStderr: true },
+    );
+  }
+
+  /** The root's outputs as plain values. */
+  async outputs<T extends Outputs = Outputs>(): Promise<T> {
+    const result = await this.terraformOk(["output", "-json"], "output", { capture: true });
+    const raw = JSON.parse(result.stdout) as Record<string, { value: unknown }>;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as T;
+  }
+}
+
+/** The parts of Terraform's JSON plan format the tasks read. */
+export interface PlanJson {
+  format_version: string;
+  resource_changes?: {
+    address: string;
+    change: { actions: string[] };
+  }[];
+  output_changes?: Record<string, { actions: string[] }>;
+}
+
+/** Counts of a plan, with replacements and deletions called out. */
+export interface PlanSummary {
+  add: number;
+  change: number;
+  destroy: number;
+  replace: string[];
+  delete: string[];
+}
+
+/** Summarises a JSON plan the way `terraform plan` counts. */
+export function summarizePlan(plan: PlanJson): PlanSummary {
+  const summary: PlanSummary = { add: 0, change: 0, destroy: 0, replace: [], delete: [] };
+  for (const { address, change } of plan.resource_changes ?? []) {
+    const actions = change.actions;
+    if (actions.includes("create")) summary.add++;
+    if (actions.includes("update")) summary.change++;
+    if (actions.includes("delete")) summary.destroy++;
+    if (actions.includes("create") && actions.includes("delete")) summary.replace.push(address);
+    else if (actions.includes("delete")) summary.delete.push(address);
+  }
+  return summary;
+}
+
+/** The most useful line of Terraform's error output. */
+export function lastError(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.replace(/^[│╷╵\s]+/, "").trim()).filter(Boolean);
+  const index = lines.findIndex((l) => l.startsWith("Error:"));
+  if (index === -1) return lines.at(-1) ?? "no error output";
+  return lines.slice(index, index + 3).join(" ").replace(/^Error:\s*/, "");
+}

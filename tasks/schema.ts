@@ -1,0 +1,29 @@
+/**
+ * deno task schema — writes mlops.config.schema.json from the same schema the
+ * code validates with (lib/config.ts). A test fails when the committed file
+ * is stale.
+ *
+ * Example:
+ *   deno task schema
+ */
+import { defineTask } from "../lib/cli.ts";
+import { configJsonSchema } from "../lib/config.ts";
+
+/** The schema file's exact text. */
+export function schemaText(): string {
+  return JSON.stringify(configJsonSchema(), null, 2) + "\n";
+}
+
+export const task = defineTask({
+  name: "schema",
+  summary: "Regenerate mlops.config.schema.json from lib/config.ts.",
+  usage: "deno task schema",
+  options: {},
+  examples: ["deno task schema"],
+  async run() {
+    await Deno.writeTextFile("mlops.config.schema.json", schemaText());
+    console.error("Wrote mlops.config.schema.json");
+  },
+});
+
+if (import.meta.main) await task.main(Deno.args);

@@ -1,0 +1,59 @@
+/**
+ * deno task tf <root> [env] -- <terraform args> — the power-user escape
+ * hatch: runs any terraform command in the root's directory with the
+ * generated backend config, CLI config, workspace and (where the command
+ * takes one) var file.
+ *
+ * Example:
+ *   deno task tf main dev --offline -- state list
+ *   deno task tf operations --offline -- plan
+ */
+import { defineTask, UsageError } from "../lib/cli.ts";
+import { ENVIRONMENTS } from "../lib/config.ts";
+import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
+
+const ROOT_CHOICES = ["backend", "operations", "main"] as const;
+const TAKES_VAR_FILE = new Set(["plan", "apply", "destroy", "import", "console", "refresh"]);
+
+/** Whether `args` is a terraform command that accepts `-var-file` (not `apply <saved plan>`). */
+export function takesVarFile(args: string[]): boolean {
+  const [command, ...rest] = args;
+  if (!TAKES_VAR_FILE.has(command)) return false;
+  return !(command === "apply" && rest.some((a) => !a.startsWith("-")));
+}
+
+export const task = defineTask({
+  name: "tf",
+  summary: "Run any terraform command in a root, with the generated backend, workspace and var file.",
+  usage: "deno task tf <root> [env] [--offline] -- <terraform args>",
+  positionals: [
+    { name: "root", description: "Terraform root", choices: ROOT_CHOICES, required: true },
+    { name: "env", description: "Environment (main root only)", choices: ENVIRONMENTS },
+  ],
+  options: { ...TERRAFORM_OPTIONS },
+  passthrough: true,
+  examples: ["deno task tf main dev --offline -- state list", "deno task tf operations --offline -- plan"],
+  async run({ options, positionals, rest }) {
+    const root = positionals.root as typeof ROOT_CHOICES[number];
+    const env = (positionals.env ?? null) as typeof ENVIRONMENTS[number] | null;
+    if (root === "main" && !env) {
+      throw new UsageError(`The main root needs an environment: one of ${ENVIRONMENTS.join(", ")}`);
+    }
+    if (root !== "main" && env) throw new UsageError(`The ${root} root is shared by all environments; drop "${env}"`);
+    if (rest.length === 0) {
+      throw new UsageError(
+        `Give the terraform command after "--", e.g. deno task tf ${root} ${env ?? ""} -- plan`.replace("  ", " "),
+      );
+    }
+    const { loadContext } = await import("../lib/context.ts");
+    const ctx = await loadContext(options);
+    if (!ctx.offline) await ctx.aws.assertAccount(env ?? "operations", `run terraform in`);
+    const runner = ctx.root(root, env);
+    await runner.prepare();
+    const args = takesVarFile(rest) ? [rest[0], `-var-file=${runner.varFile}`, ...rest.slice(1)] : rest;
+    const result = await runner.terraform(args);
+    return result.code;
+  },
+});
+
+if (import.meta.main) await task.main(Deno.args);
