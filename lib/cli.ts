@@ -206,9 +206,11 @@ export function parseTaskArgs<O extends Record<string, OptionSpec>>(
   for (const [name, o] of Object.entries(all)) {
     if (o.type === "boolean") values[name] ??= false;
     if (o.multiple) values[name] ??= [];
-    const value = values[name];
-    if (o.choices && typeof value === "string" && !o.choices.includes(value)) {
-      throw new UsageError(`Option "--${name}" got "${value}"; valid values: ${o.choices.join(", ")}`);
+    const given = values[name];
+    for (const value of Array.isArray(given) ? given : typeof given === "string" ? [given] : []) {
+      if (o.choices && !o.choices.includes(value)) {
+        throw new UsageError(`Option "--${name}" got "${value}"; valid values: ${o.choices.join(", ")}`);
+      }
     }
   }
   values.config ??= Deno.env.get("MLOPS_CONFIG") || "mlops.config.json";

@@ -12,6 +12,8 @@
  * ```
  * @module
  */
+import { TaskError } from "./cli.ts";
+import { jsonErrorOffset } from "./json_position.ts";
 import {
   boolean,
   type Infer,
@@ -211,7 +213,7 @@ export function configJsonSchema(): Record<string, unknown> {
 }
 
 /** The config file could not be read, parsed or validated. */
-export class ConfigError extends Error {
+export class ConfigError extends TaskError {
   constructor(readonly file: string, readonly issues: Issue[], hint?: string) {
     const lines = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
     super(
@@ -236,13 +238,9 @@ function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const lineCol = /line (\d+) column (\d+)/.exec(message);
-    const position = /position (\d+)/.exec(message);
-    const where = lineCol
-      ? { line: Number(lineCol[1]), column: Number(lineCol[2]) }
-      : lineAndColumn(text, position ? Number(position[1]) : text.length);
-    const reason = message.replace(/\s*(in JSON )?at position \d+.*$/s, "").replace(/\s*\(line \d+ column \d+\)/, "");
+    const offset = jsonErrorOffset(text);
+    const where = lineAndColumn(text, offset === -1 ? text.length : offset);
+    const reason = (error as Error).message.split(/,| in JSON| at position|\n/)[0];
     throw new ConfigError(file, [{
       path: "",
       message: `malformed JSON at line ${where.line}, column ${where.column}: ${reason}`,

@@ -64,6 +64,8 @@ export interface RunnerOptions {
   terraformBin?: string;
   /** How long to wait for the state lock (default: the config's `terraform.lockTimeout`). */
   lockTimeout?: string;
+  /** For `validate` and `terraform test` only: no backend, no workspace, no var file. */
+  checkOnly?: boolean;
 }
 
 /** What `terraform plan -detailed-exitcode` found. */
@@ -136,6 +138,7 @@ export class TerraformRoot {
   readonly localState: boolean;
   readonly terraformBin: string;
   readonly lockTimeout: string;
+  readonly checkOnly: boolean;
 
   constructor(
     readonly config: Config,
@@ -143,7 +146,8 @@ export class TerraformRoot {
     readonly env: Environment | null,
     options: RunnerOptions = {},
   ) {
-    if (ROOTS[root].perEnvironment && !env) {
+    this.checkOnly = options.checkOnly ?? false;
+    if (ROOTS[root].perEnvironment && !env && !this.checkOnly) {
       throw new TaskError(`The "${root}" root needs an environment (one of ${ENVIRONMENTS.join(", ")}).`);
     }
     if (!ROOTS[root].perEnvironment && env) {
@@ -169,7 +173,7 @@ export class TerraformRoot {
 
   /** Scratch directory of this (root, env) run. */
   get workDir(): string {
-    return join(this.stateDir, this.offline ? "offline" : "terraform", this.id);
+    return join(this.stateDir, this.checkOnly ? "check" : this.offline ? "offline" : "terraform", this.id);
   }
 
   /** Directory Terraform runs in (`-chdir`). */
@@ -259,7 +263,7 @@ export class TerraformRoot {
 
   /** Partial S3 backend configuration (`-backend-config`), or null for local state. */
   backendConfig(): Record<string, string | boolean> | null {
-    if (this.localState) return null;
+    if (this.localState || this.checkOnly) return null;
     const { names, region } = this.config;
     const values: Record<string, string | boolean> = {
       bucket: names.stateBucket,
@@ -384,7 +388,7 @@ export class TerraformRoot {
       await copyTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
       await writeIfChanged(join(this.chdir, "zz_offline_override.tf"), this.offlineOverride());
     }
-    await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");
+    if (!this.checkOnly) await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");
     await writeIfChanged(join(this.workDir, "cli.tfrc"), this.cliConfig());
     await Deno.mkdir(join(this.stateDir, "plugin-cache"), { recursive: true });
     const fingerprintFile = join(this.workDir, "init.sha256");
@@ -395,7 +399,7 @@ export class TerraformRoot {
     } else {
       log.debug(`${this.id}: init skipped (backend and providers unchanged)`);
     }
-    if (this.env) await this.selectWorkspace(this.env);
+    if (this.env && !this.checkOnly) await this.selectWorkspace(this.env);
   }
 
   /** `terraform init` with the rendered backend configuration. */
@@ -403,6 +407,7 @@ export class TerraformRoot {
     log.step("Initializing", this.id);
     const backend = this.backendConfig();
     const args = ["init", "-input=false", `-lock-timeout=${this.lockTimeout}`, ...extra];
+    if (this.checkOnly) args.push("-backend=false");
     if (backend) {
       const file = join(this.workDir, "backend.tfbackend");
       await writeIfChanged(file, renderBackendConfig(backend));

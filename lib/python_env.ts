@@ -1,0 +1,86 @@
+/**
+ * The Python virtual environment for the training steps and their tests:
+ * `.mlops/venv`, created from `training-pipeline/requirements-dev.txt` and
+ * rebuilt only when the requirements change.
+ *
+ * @example
+ * ```ts
+ * import { PythonEnv } from "./python_env.ts";
+ * const venv = await PythonEnv.ensure(".");
+ * console.log(venv.python);
+ * ```
+ * @module
+ */
+import { TaskError } from "./cli.ts";
+import { log, withProgress } from "./log.ts";
+import { run } from "./process.ts";
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A ready virtual environment. */
+export class PythonEnv {
+  private constructor(readonly dir: string) {}
+
+  /** The environment's interpreter. */
+  get python(): string {
+    return `${this.dir}/bin/python`;
+  }
+
+  /**
+   * Creates or updates the venv so it matches the requirements file.
+   * `PIP_RETRIES=0` keeps pip from waiting on indexes it cannot reach.
+   */
+  static async ensure(
+    repoDir: string,
+    options: { requirements?: string; dir?: string; python?: string } = {},
+  ): Promise<PythonEnv> {
+    const requirements = options.requirements ?? `${repoDir}/training-pipeline/requirements-dev.txt`;
+    const dir = options.dir ?? `${repoDir}/.mlops/venv`;
+    const venv = new PythonEnv(dir);
+    const wanted = await sha256(await PythonEnv.#requirementsText(requirements));
+    const marker = `${dir}/.requirements.sha256`;
+    const current = await Deno.readTextFile(marker).catch(() => "");
+    if (current === wanted) return venv;
+
+    log.step("Preparing", `Python environment in ${dir}`);
+    const create = await run([options.python ?? "python3", "-m", "venv", dir], { captureStderr: true, capture: true });
+    if (create.code !== 0) {
+      throw new TaskError(
+        `Cannot create a Python virtual environment in ${dir}: ${create.stderr.trim()}. Install python3 with venv (Debian: apt-get install python3-venv).`,
+      );
+    }
+    const install = await withProgress(
+      "Installing Python packages",
+      run([venv.python, "-m", "pip", "install", "--quiet", "-r", requirements], {
+        captureStderr: true,
+        capture: true,
+        env: { PIP_RETRIES: Deno.env.get("PIP_RETRIES") ?? "0", PIP_DISABLE_PIP_VERSION_CHECK: "1" },
+      }),
+    );
+    if (install.code !== 0) {
+      const reason = install.stderr.trim().split("\n").filter((l) => /error/i.test(l)).at(-1) ?? install.stderr.trim();
+      throw new TaskError(
+        `Cannot install ${requirements} into ${dir}: ${reason}. Check that pip can reach a package index or mirror.`,
+      );
+    }
+    await Deno.writeTextFile(marker, wanted);
+    return venv;
+  }
+
+  /** The requirements file with its `-r` includes inlined (so the hash covers them). */
+  static async #requirementsText(file: string): Promise<string> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch {
+      throw new TaskError(`Cannot read ${file}: the training code's requirements are missing.`);
+    }
+    const dir = file.slice(0, file.lastIndexOf("/") + 1);
+    const parts = [text];
+    for (const match of text.matchAll(/^-r\s+(\S+)/gm)) parts.push(await PythonEnv.#requirementsText(dir + match[1]));
+    return parts.join("\n");
+  }
+}

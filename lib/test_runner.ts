@@ -1,0 +1,182 @@
+/**
+ * The suites behind `deno task test`, each run as child processes whose
+ * output is shown when the suite ends, and whose pass/fail counts are read
+ * from the runners' own summary lines.
+ *
+ * @example
+ * ```ts
+ * import { parseCounts } from "./test_runner.ts";
+ * console.log(parseCounts("ok | 3 passed | 0 failed (20ms)"));
+ * ```
+ * @module
+ */
+import { Config } from "./config.ts";
+import { log, style, table } from "./log.ts";
+import { run } from "./process.ts";
+import { PythonEnv } from "./python_env.ts";
+import { resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
+
+/** Pass/fail counts of one step. */
+export interface Counts {
+  passed: number;
+  failed: number;
+}
+
+/** The outcome of one step of a suite. */
+export interface StepResult {
+  suite: string;
+  step: string;
+  ok: boolean;
+  counts: Counts | null;
+  seconds: number;
+  output: string;
+}
+
+/**
+ * Reads pass/fail counts from the summary line of `deno test`,
+ * `terraform test` or pytest; null when there is none.
+ */
+export function parseCounts(output: string): Counts | null {
+  // deno-lint-ignore no-control-regex
+  const text = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const deno = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(text);
+  if (deno) return { passed: Number(deno[1]), failed: Number(deno[2]) };
+  const terraform = /(?:Success|Failure)! (\d+) passed, (\d+) failed/.exec(text);
+  if (terraform) return { passed: Number(terraform[1]), failed: Number(terraform[2]) };
+  const pytest = /^=+ (.*) in [\d.]+s/m.exec(text);
+  if (pytest) {
+    const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(pytest[1])?.[1] ?? 0);
+    return { passed: count("passed"), failed: count("failed") + count("error") };
+  }
+  return null;
+}
+
+type Step = { step: string; argv: string[]; cwd?: string; env?: Record<string, string> } | {
+  step: string;
+  fn: () => Promise<{ code: number; output: string }>;
+};
+
+async function runStep(suite: string, step: Step): Promise<StepResult> {
+  const started = performance.now();
+  let code: number;
+  let output: string;
+  if ("fn" in step) {
+    ({ code, output } = await step.fn());
+  } else {
+    const result = await run(step.argv, { cwd: step.cwd, env: step.env, capture: true, captureStderr: true });
+    code = result.code;
+    output = `${result.stdout}${result.stderr}`;
+  }
+  const counts = parseCounts(output);
+  const ok = code === 0 && (counts?.failed ?? 0) === 0;
+  return { suite, step: step.step, ok, counts, seconds: (performance.now() - started) / 1000, output };
+}
+
+async function runSequence(suite: string, steps: (() => Promise<Step[]>) | Step[]): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  let list: Step[];
+  try {
+    list = Array.isArray(steps) ? steps : await steps();
+  } catch (error) {
+    return [{ suite, step: "setup", ok: false, counts: null, seconds: 0, output: (error as Error).message }];
+  }
+  for (const step of list) {
+    const result = await runStep(suite, step);
+    results.push(result);
+    report(result);
+    if (!result.ok) break;
+  }
+  return results;
+}
+
+function report(result: StepResult): void {
+  const status = result.ok ? style.green("ok") : style.red("FAILED");
+  const counts = result.counts ? ` (${result.counts.passed} passed, ${result.counts.failed} failed)` : "";
+  log.info(`${status} ${result.suite}: ${result.step}${counts} in ${result.seconds.toFixed(1)}s`);
+  if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
+}
+
+const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
+
+/** Runs the given suites in parallel; prints a table and the total; true when all passed. */
+export async function runSuites(
+  suites: string[],
+  options: { filter?: string; providerMirror?: string; repoDir?: string } = {},
+): Promise<boolean> {
+  const repoDir = options.repoDir ?? Deno.cwd();
+  const deno = Deno.execPath();
+  const jobs: Promise<StepResult[]>[] = [];
+
+  if (suites.includes("static")) {
+    jobs.push(runSequence("static", [
+      { step: "deno fmt --check", argv: [deno, "fmt", "--check"] },
+      { step: "deno lint", argv: [deno, "lint"] },
+      { step: "deno check", argv: [deno, "check", "lib", "tasks", "tests"] },
+      { step: "terraform fmt -check", argv: ["terraform", "fmt", "-check", "-recursive", "terraform"] },
+    ]));
+  }
+  if (suites.includes("deno")) {
+    const filter = options.filter ? ["--filter", options.filter] : [];
+    jobs.push(runSequence("deno", [
+      { step: "deno test", argv: [deno, "test", ...DENO_PERMISSIONS, ...filter], env: { NO_COLOR: "1" } },
+    ]));
+  }
+  if (suites.includes("terraform")) {
+    jobs.push(runSequence("terraform", async () => {
+      const config = await Config.load(`${repoDir}/mlops.config.json`);
+      const mirror = resolveProviderMirror(config, options.providerMirror);
+      return ROOT_NAMES.flatMap((name) => {
+        const root = new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror });
+        const terraform = (args: string[]) => async () => {
+          const r = await root.terraform(args, { capture: true, captureStderr: true });
+          return { code: r.code, output: `${r.stdout}${r.stderr}` };
+        };
+        return [
+          {
+            step: `${name}: init`,
+            fn: async () => {
+              try {
+                await root.prepare();
+                return { code: 0, output: "" };
+              } catch (error) {
+                return { code: 1, output: (error as Error).message };
+              }
+            },
+          },
+          { step: `${name}: validate`, fn: terraform(["validate"]) },
+          { step: `${name}: terraform test`, fn: terraform(["test"]) },
+        ];
+      });
+    }));
+  }
+  if (suites.includes("python")) {
+    jobs.push(runSequence("python", async () => {
+      const venv = await PythonEnv.ensure(repoDir);
+      return [{
+        step: "pytest",
+        argv: [venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "training-pipeline/tests"],
+        cwd: repoDir,
+      }];
+    }));
+  }
+
+  const results = (await Promise.all(jobs)).flat();
+  const passed = results.reduce((n, r) => n + (r.counts?.passed ?? 0), 0);
+  const failed = results.reduce((n, r) => n + (r.counts?.failed ?? 0), 0);
+  const failedSteps = results.filter((r) => !r.ok);
+  log.info("");
+  log.info(table(
+    ["suite", "step", "result", "seconds"],
+    results.map((r) => [
+      r.suite,
+      r.step,
+      r.ok ? (r.counts ? `${r.counts.passed} passed` : "ok") : "FAILED",
+      r.seconds.toFixed(1),
+    ]),
+  ));
+  log.info("");
+  // The plain closing line CI reads: failed steps without their own counts count as one failure each.
+  const stepFailures = failedSteps.filter((r) => !r.counts || r.counts.failed === 0).length;
+  console.log(`tests: ${passed} passed, ${failed + stepFailures} failed`);
+  return failedSteps.length === 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * Shared pieces of the end-to-end tests: running a task as a real process,
+ * writing configs and AWS profile files into temporary directories, and
+ * recording stand-ins for external commands on `PATH`.
+ *
+ * @example
+ * ```ts
+ * import { runTask } from "./helpers.ts";
+ * const result = await runTask("doctor", ["--offline"]);
+ * console.log(result.code);
+ * ```
+ * @module
+ */
+import type { ConfigData } from "../lib/config.ts";
+
+/** The repository root. */
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Permissions the tasks run with (as in deno.json). */
+export const TASK_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-net",
+  "--allow-sys",
+];
+
+/** Output of a task process. */
+export interface TaskRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode runTask}. */
+export interface RunTaskOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Replace the environment instead of extending it. */
+  clearEnv?: boolean;
+}
+
+/**
+ * The test process's environment minus anything AWS or CI, with a temporary
+ * home: tasks stay off real AWS and away from the user's profiles, while
+ * certificates, proxies and Deno's cache still work.
+ */
+export function isolatedEnv(home: string): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const key of Object.keys(env)) {
+    if (/^(AWS_|GITHUB_|TF_)/.test(key) || key === "CI") delete env[key];
+  }
+  return {
+    ...env,
+    HOME: home,
+    NO_COLOR: "1",
+    DENO_DIR: env.DENO_DIR ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    AWS_CONFIG_FILE: `${home}/.aws/config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws/credentials`,
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
+
+/** The command line that runs a task script directly. */
+export function taskCommand(name: string, args: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    `--config=${REPO}/deno.json`,
+    ...TASK_PERMISSIONS,
+    `${REPO}/tasks/${name}.ts`,
+    ...args,
+  ];
+}
+
+/** Spawns a task script as the user would and waits for it. */
+export async function runTask(name: string, args: string[], options: RunTaskOptions = {}): Promise<TaskRun> {
+  const [cmd, ...rest] = taskCommand(name, args);
+  const output = await new Deno.Command(cmd, {
+    args: rest,
+    cwd: options.cwd ?? REPO,
+    env: options.env,
+    clearEnv: options.clearEnv ?? false,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** The example config shipped at the repository root. */
+export async function exampleConfig(): Promise<ConfigData> {
+  return JSON.parse(await Deno.readTextFile(`${REPO}/mlops.config.json`));
+}
+
+/** Writes a config (the example, changed by `edit`) into `dir` and returns its path. */
+export async function writeConfig(dir: string, edit: (c: ConfigData) => void = () => {}): Promise<string> {
+  const config = await exampleConfig();
+  edit(config);
+  const path = `${dir}/mlops.config.json`;
+  await Deno.writeTextFile(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+/**
+ * Writes `~/.aws/config` and `credentials` under `home` with one profile per
+ * entry, each with its own fake access key (so the fake STS can tell them apart).
+ */
+export async function writeProfiles(home: string, profiles: Record<string, string>): Promise<void> {
+  await Deno.mkdir(`${home}/.aws`, { recursive: true });
+  const config = Object.keys(profiles).map((p) => `[profile ${p}]\nregion = eu-west-1\n`).join("\n");
+  const credentials = Object.entries(profiles)
+    .map(([p, key]) => `[${p}]\naws_access_key_id = ${key}\naws_secret_access_key = fake-secret-${key}\n`)
+    .join("\n");
+  await Deno.writeTextFile(`${home}/.aws/config`, config);
+  await Deno.writeTextFile(`${home}/.aws/credentials`, credentials);
+}
+
+/**
+ * Puts an executable `name` on a fresh bin directory that appends its
+ * arguments to `<dir>/<name>.calls` and then runs `body` (bash).
+ */
+export async function stubCommand(dir: string, name: string, body = "exit 0"): Promise<string> {
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin, { recursive: true });
+  const script = `#!/usr/bin/env bash\necho "$*" >> "${dir}/${name}.calls"\n${body}\n`;
+  await Deno.writeTextFile(`${bin}/${name}`, script, { mode: 0o755 });
+  return bin;
+}
+
+/** Lines a stub recorded (empty when it never ran). */
+export async function stubCalls(dir: string, name: string): Promise<string[]> {
+  try {
+    return (await Deno.readTextFile(`${dir}/${name}.calls`)).trim().split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
