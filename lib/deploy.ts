@@ -23,6 +23,8 @@ export interface DeployOptions {
   planOnly: boolean;
   /** Apply without asking. */
   yes: boolean;
+  /** Keep Terraform's own plan output off the terminal (only the summary is shown). */
+  quiet?: boolean;
   /** Asks the user; defaults to a TTY prompt. */
   confirm?: (question: string) => boolean;
 }
@@ -74,7 +76,7 @@ async function planAndApply(
 ): Promise<DeployResult> {
   const planFile = `${root.workDir}/deploy.tfplan`;
   log.step("Planning", `${env}${offline ? " (offline)" : ""}`);
-  const planned = await root.plan(planFile);
+  const planned = await root.plan(planFile, { quiet: options.quiet });
   const summary = summarizePlan(await root.showPlan(planFile));
   log.step("Plan", describeSummary(summary));
   const result: DeployResult = { environment: env, offline, summary, status: "planned", outputs: null, planFile };

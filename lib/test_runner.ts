@@ -43,7 +43,9 @@ export function parseCounts(output: string): Counts | null {
   if (deno) return { passed: Number(deno[1]), failed: Number(deno[2]) };
   const terraform = /(?:Success|Failure)! (\d+) passed, (\d+) failed/.exec(text);
   if (terraform) return { passed: Number(terraform[1]), failed: Number(terraform[2]) };
-  const pytest = /^=+ (.*) in [\d.]+s/m.exec(text);
+  const pytest = /^=*\s*((?:\d+ (?:passed|failed|errors?|skipped|deselected|warnings?)(?:, )?)+) in [\d.]+s/m.exec(
+    text,
+  );
   if (pytest) {
     const count = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(pytest[1])?.[1] ?? 0);
     return { passed: count("passed"), failed: count("failed") + count("error") };

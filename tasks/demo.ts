@@ -1,21 +1,44 @@
 /**
  * deno task demo — the first command on a fresh machine, no AWS account
- * needed: runs the training pipeline locally on the sample data and plans
- * the dev environment offline.
+ * needed: runs the training pipeline locally on the sample data (the same
+ * definition SageMaker runs), then plans the dev environment offline.
  *
  * Example:
  *   deno task demo
  */
-import { defineTask, notBuiltYet } from "../lib/cli.ts";
+import { defineTask, ExitCode } from "../lib/cli.ts";
 
 export const task = defineTask({
   name: "demo",
   summary: "Run the pipeline locally on the sample data and plan dev offline (no AWS account).",
-  usage: "deno task demo",
-  options: {},
-  examples: ["deno task demo"],
-  run() {
-    notBuiltYet("deno task demo", "issue #5");
+  usage: "deno task demo [--skip-plan]",
+  options: {
+    "skip-plan": { type: "boolean", description: "Only run the pipeline; skip the offline Terraform plan." },
+    "provider-mirror": {
+      type: "string",
+      value: "DIR",
+      description: "Provider filesystem mirror for the offline plan (env MLOPS_PROVIDER_MIRROR).",
+    },
+  },
+  examples: ["deno task demo", "deno task demo --skip-plan"],
+  async run({ options }) {
+    const { loadContext } = await import("../lib/context.ts");
+    const { localRun, describeLocalRun } = await import("../lib/pipeline/commands.ts");
+    const { log } = await import("../lib/log.ts");
+    const ctx = await loadContext({ ...options, offline: true });
+    log.info("1/2  Training pipeline, run locally on the sample data (no AWS)\n");
+    const result = await localRun(ctx, { env: "dev", params: [] });
+    console.error(`\n${describeLocalRun(result)}\n`);
+    if (result.status !== "Succeeded") return ExitCode.failure;
+    if (options["skip-plan"]) return ExitCode.ok;
+    const { deploy, describeSummary } = await import("../lib/deploy.ts");
+    log.info("2/2  Infrastructure of dev, planned offline (no AWS)\n");
+    const planned = await deploy(ctx, "dev", { planOnly: true, yes: false, quiet: true });
+    console.error(`\nOffline plan of dev: ${describeSummary(planned.summary)}`);
+    console.error(
+      "Next: put your account ids in mlops.config.json, then `deno task doctor` and `deno task bootstrap`.",
+    );
+    return ExitCode.ok;
   },
 });
 

@@ -6,10 +6,11 @@
  *
  * Example:
  *   deno task pipeline local
+ *   deno task pipeline local --param AccuracyThreshold=0.95
  *   deno task pipeline definition --env dev --offline
  */
-import { defineTask, notBuiltYet } from "../lib/cli.ts";
-import { ENVIRONMENTS } from "../lib/config.ts";
+import { defineTask, ExitCode, notBuiltYet, UsageError } from "../lib/cli.ts";
+import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
 import { AWS_OPTIONS } from "../lib/task_options.ts";
 
 const COMMANDS = ["definition", "upsert", "start", "status", "watch", "upload-data", "local"] as const;
@@ -17,27 +18,55 @@ const COMMANDS = ["definition", "upsert", "start", "status", "watch", "upload-da
 export const task = defineTask({
   name: "pipeline",
   summary: "Print, upsert, start, watch or locally run the training pipeline.",
-  usage: "deno task pipeline <command> [--env <env>] [--param name=value]",
+  usage: "deno task pipeline <command> [--env <env>] [--param name=value]...",
+  description: [
+    "Commands:",
+    "  definition   print the pipeline definition (canonical JSON)",
+    "  local        run the pipeline on this machine (no AWS account; --env defaults to dev)",
+    "  upsert       create or update the pipeline in SageMaker",
+    "  start        start an execution (--param overrides)",
+    "  status       show the latest execution",
+    "  watch        follow an execution until it ends",
+    "  upload-data  copy the dataset to the environment's bucket",
+  ].join("\n"),
   positionals: [{ name: "command", description: "What to do", choices: COMMANDS, required: true }],
   options: {
-    env: {
-      type: "string",
-      value: "ENV",
-      choices: ENVIRONMENTS,
-      description: `Environment (${ENVIRONMENTS.join(", ")}).`,
-    },
+    env: { type: "string", value: "ENV", choices: ENVIRONMENTS, description: "Environment." },
     param: {
       type: "string",
       multiple: true,
       value: "NAME=VALUE",
       description: "Override a pipeline parameter (repeatable).",
     },
+    image: { type: "string", value: "URI@sha256:…", description: "The training image pinned by digest." },
     offline: { type: "boolean", description: "Use placeholder Terraform outputs and image digest." },
+    json: { type: "boolean", description: "Print the result as JSON on stdout." },
     ...AWS_OPTIONS,
   },
-  examples: ["deno task pipeline local", "deno task pipeline definition --env dev --offline"],
-  run() {
-    notBuiltYet("deno task pipeline", "issue #5");
+  examples: [
+    "deno task pipeline local",
+    "deno task pipeline local --param AccuracyThreshold=0.95",
+    "deno task pipeline definition --env dev --offline",
+  ],
+  async run({ options, positionals }) {
+    const command = positionals.command as typeof COMMANDS[number];
+    const env = options.env as Environment | undefined;
+    const { loadContext } = await import("../lib/context.ts");
+    const commands = await import("../lib/pipeline/commands.ts");
+    if (command === "local") {
+      const ctx = await loadContext({ ...options, offline: true });
+      const result = await commands.localRun(ctx, { env: env ?? "dev", params: options.param });
+      if (options.json) console.log(JSON.stringify(result, null, 2));
+      else console.error(commands.describeLocalRun(result));
+      return result.status === "Succeeded" ? ExitCode.ok : ExitCode.failure;
+    }
+    if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);
+    const ctx = await loadContext(options);
+    if (command === "definition") {
+      await commands.printDefinition(ctx, env, options.image);
+      return ExitCode.ok;
+    }
+    notBuiltYet(`deno task pipeline ${command}`, "issue #5 (SageMaker side)");
   },
 });
 

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { Config } from "../config.ts";
+import { REPO } from "../../tests/helpers.ts";
+import { buildDefinition, canonicalJson, definitionHash, offlineInputs, STEP } from "./definition.ts";
+import { collectGets } from "./expressions.ts";
+import { allSteps, type PipelineDefinition } from "./steps.ts";
+import { definitionProblems } from "./validate.ts";
+
+const config = await Config.load(`${REPO}/mlops.config.json`);
+const definition = buildDefinition(offlineInputs(config, "prod"));
+
+Deno.test("the definition is structurally sound: unique names, resolvable Gets, existing branches", () => {
+  assert.deepEqual(definitionProblems(definition), []);
+  const names = allSteps(definition.Steps).map((s) => s.Name);
+  assert.deepEqual(names, [STEP.preprocess, STEP.train, STEP.evaluate, STEP.check, STEP.register, STEP.fail]);
+  assert.equal(new Set(names).size, names.length);
+  const check = definition.Steps.find((s) => s.Name === STEP.check);
+  assert.ok(check?.Type === "Condition");
+  assert.deepEqual(check.Arguments.IfSteps.map((s) => s.Name), [STEP.register]);
+  assert.deepEqual(check.Arguments.ElseSteps.map((s) => s.Name), [STEP.fail]);
+  assert.equal(check.Arguments.Conditions[0].Type, "GreaterThanOrEqualTo");
+  assert.deepEqual(check.Arguments.Conditions[0].LeftValue, {
+    "Std:JsonGet": {
+      PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.EvaluationReport" },
+      Path: "metrics.accuracy.value",
+    },
+  });
+});
+
+Deno.test("the validator catches dangling references, duplicate names and empty branches", () => {
+  const broken = structuredClone(definition) as PipelineDefinition;
+  broken.Parameters = broken.Parameters.filter((p) => p.Name !== "TrainingInstanceType");
+  broken.Steps[2].Name = STEP.train;
+  const problems = definitionProblems(broken);
+  assert.ok(
+    problems.some((p) => p.includes('"Get": "Parameters.TrainingInstanceType" names an undeclared parameter')),
+    problems.join("\n"),
+  );
+  assert.ok(problems.includes(`step name "${STEP.train}" is used twice`), problems.join("\n"));
+  const noFile = structuredClone(definition) as PipelineDefinition;
+  const evaluate = noFile.Steps.find((s) => s.Name === STEP.evaluate);
+  if (evaluate?.Type === "Processing") evaluate.PropertyFiles = [];
+  assert.ok(definitionProblems(noFile).some((p) => p.includes('names property file "EvaluationReport"')));
+});
+
+Deno.test("inputs flow in explicitly: role, bucket, group, pinned image, env's approval status", () => {
+  const inputs = {
+    ...offlineInputs(config, "staging"),
+    executionRoleArn: "arn:aws:iam::333333333333:role/custom",
+    bucket: "custom-bucket",
+    imageUri: `1.dkr.ecr.eu-west-1.amazonaws.com/x@sha256:${"a".repeat(64)}`,
+  };
+  const json = canonicalJson(buildDefinition(inputs));
+  assert.ok(json.includes('"RoleArn":"arn:aws:iam::333333333333:role/custom"'));
+  assert.ok(json.includes("s3://custom-bucket/pipelines/"));
+  assert.equal(json.match(/@sha256:a{64}/g)?.length, 4, "every image reference is the pinned digest");
+  const prodStatus = definition.Parameters.find((p) => p.Name === "ModelApprovalStatus")?.DefaultValue;
+  assert.equal(prodStatus, "PendingManualApproval");
+  assert.throws(
+    () => buildDefinition({ ...inputs, imageUri: "repo:latest" }),
+    /must be pinned by digest .* got "repo:latest"/,
+  );
+});
+
+Deno.test("the JSON is canonical and deterministic", async () => {
+  const again = buildDefinition(offlineInputs(config, "prod"));
+  assert.equal(canonicalJson(again), canonicalJson(definition));
+  assert.equal(await definitionHash(again), await definitionHash(definition));
+  const reverseKeys = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(reverseKeys)
+      : typeof v === "object" && v !== null
+      ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)]))
+      : v;
+  const reordered = reverseKeys(definition);
+  assert.notEqual(JSON.stringify(reordered), JSON.stringify(definition), "the copy really is in another key order");
+  assert.equal(canonicalJson(reordered), canonicalJson(definition));
+  assert.notEqual(
+    await definitionHash(buildDefinition(offlineInputs(config, "dev"))),
+    await definitionHash(definition),
+  );
+});
+
+Deno.test("every Get in the definition is declared (cross-check of the collector)", () => {
+  const gets = collectGets(definition.Steps);
+  assert.ok(gets.includes("Parameters.AccuracyThreshold"));
+  assert.ok(gets.includes("Steps.Train.ModelArtifacts.S3ModelArtifacts"));
+  const declared = new Set(definition.Parameters.map((p) => p.Name));
+  for (const g of gets.filter((g) => g.startsWith("Parameters."))) assert.ok(declared.has(g.split(".")[1]), g);
+});
+
+Deno.test("the printed definition's step Arguments type-check against the AWS SDK request shapes", async () => {
+  const dir = await Deno.makeTempDir();
+  const steps = allSteps(definition.Steps);
+  const lines = [`import type { Step } from "${REPO}/lib/pipeline/steps.ts";`];
+  const printed = JSON.parse(canonicalJson(definition)) as PipelineDefinition;
+  allSteps(printed.Steps).forEach((step, i) => lines.push(`export const step${i}: Step = ${JSON.stringify(step)};`));
+  // A misspelt field must fail the same check, or the check proves nothing.
+  lines.push(`// @ts-expect-error: not a CreateProcessingJob field`);
+  lines.push(`export const wrong: Step = { Name: "x", Type: "Processing", Arguments: { ProcessingResourcez: {} } };`);
+  await Deno.writeTextFile(`${dir}/printed.ts`, lines.join("\n"));
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: ["check", `--config=${REPO}/deno.json`, `${dir}/printed.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+  assert.equal(steps.length, 6);
+});

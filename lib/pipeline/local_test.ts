@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../cli.ts";
+import { Config } from "../config.ts";
+import { loadContext } from "../context.ts";
+import { REPO, runTask } from "../../tests/helpers.ts";
+import { localRun } from "./commands.ts";
+import { dependencyOrder, LocalPipelineRun, parseParams, pathTokens } from "./local.ts";
+import { failStep, type PipelineDefinition, processingStep, type Step } from "./steps.ts";
+import { parameter, stepProperty } from "./expressions.ts";
+
+Deno.test("parameters: overrides are typed by the declaration; unknown names list the valid ones", () => {
+  const declared = [
+    { Name: "Threshold", Type: "Float" as const, DefaultValue: 0.7 },
+    { Name: "Epochs", Type: "Integer" as const, DefaultValue: 3 },
+    { Name: "Tag", Type: "String" as const, DefaultValue: "x" },
+  ];
+  const values = parseParams(declared, ["Threshold=0.9", "Epochs=5"]);
+  assert.equal(values.get("Threshold"), 0.9);
+  assert.equal(values.get("Epochs"), 5);
+  assert.equal(values.get("Tag"), "x");
+  assert.throws(
+    () => parseParams(declared, ["Nope=1"]),
+    (e: Error) => e instanceof UsageError && /valid parameters: Threshold, Epochs, Tag/.test(e.message),
+  );
+  assert.throws(
+    () => parseParams(declared, ["Epochs=2.5"]),
+    /Parameter "Epochs" is Integer; "2.5" is not a valid value/,
+  );
+  assert.throws(() => parseParams(declared, ["Threshold"]), /use name=value/);
+});
+
+Deno.test("property paths split on dots and bracketed keys", () => {
+  assert.deepEqual(pathTokens("Steps.P.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"), [
+    "Steps",
+    "P",
+    "ProcessingOutputConfig",
+    "Outputs",
+    "train",
+    "S3Output",
+    "S3Uri",
+  ]);
+  assert.deepEqual(pathTokens("a.b[0].c"), ["a", "b", "0", "c"]);
+});
+
+const step = (name: string, uri: unknown): Step =>
+  processingStep(name, { AppSpecification: { ImageUri: "i" }, RoleArn: uri as string } as never);
+
+Deno.test("steps run after the steps they reference, whatever their order in the file", () => {
+  const order = dependencyOrder([step("C", stepProperty("B", "X")), step("B", stepProperty("A", "X")), step("A", "r")]);
+  assert.deepEqual(order.map((s) => s.Name), ["A", "B", "C"]);
+  assert.throws(
+    () => dependencyOrder([step("A", stepProperty("B", "X")), step("B", stepProperty("A", "X"))]),
+    /cycle: A, B/,
+  );
+});
+
+Deno.test("an unsupported step type is a clear error before anything runs", () => {
+  const definition = {
+    Version: "2020-12-01",
+    Metadata: {},
+    Parameters: [],
+    Steps: [{ Name: "Deploy", Type: "Lambda", Arguments: {} }],
+  } as unknown as PipelineDefinition;
+  assert.throws(
+    () => new LocalPipelineRun(definition, { root: "/tmp/x", python: "python3", programDir: "/x", pipelineName: "p" }),
+    /Step "Deploy" has type "Lambda", which the local runner does not support \(it runs Processing, Training, Condition, RegisterModel, Fail\)/,
+  );
+});
+
+Deno.test("a Fail step fails the run with its resolved message", async () => {
+  const root = await Deno.makeTempDir();
+  const definition: PipelineDefinition = {
+    Version: "2020-12-01",
+    Metadata: {},
+    Parameters: [{ Name: "Why", Type: "String", DefaultValue: "default reason" }],
+    Steps: [failStep("Stop", parameter("Why"))],
+  };
+  const run = new LocalPipelineRun(definition, {
+    root,
+    python: "python3",
+    programDir: "/x",
+    pipelineName: "p",
+    params: ["Why=because the test said so"],
+  });
+  const result = await run.run();
+  assert.equal(result.status, "Failed");
+  assert.equal(result.failedStep, "Stop");
+  assert.equal(result.failureReason, "because the test said so");
+  assert.equal(JSON.parse(await Deno.readTextFile(`${result.runDir}/result.json`)).status, "Failed");
+});
+
+Deno.test({
+  name: "the real pipeline runs locally on the sample, registers a version, and the Fail branch registers nothing",
+  sanitizeResources: false,
+  async fn() {
+    const root = await Deno.makeTempDir();
+    const ctx = await loadContext({ config: `${REPO}/mlops.config.json`, offline: true });
+    const ok = await localRun(ctx, { env: "dev", params: [], root, repoDir: REPO });
+    assert.equal(ok.status, "Succeeded", ok.failureReason ?? "");
+    assert.deepEqual(ok.steps.map((s) => s.name), [
+      "Preprocess",
+      "Train",
+      "Evaluate",
+      "CheckAccuracy",
+      "RegisterModel",
+    ]);
+    const report = ok.propertyFiles["Steps.Evaluate.PropertyFiles.EvaluationReport"] as {
+      metrics: { accuracy: { value: number } };
+    };
+    assert.ok(report.metrics.accuracy.value >= 0.75, `accuracy ${report.metrics.accuracy.value}`);
+    assert.equal(ok.registered?.version, 1);
+    assert.equal(ok.registered?.approvalStatus, "Approved");
+    const pkg = JSON.parse(await Deno.readTextFile(`${ok.registered!.dir}/model-package.json`));
+    assert.equal(pkg.ModelPackageGroupName, "mlops-models");
+    assert.match(pkg.InferenceSpecification.Containers[0].Image, /@sha256:0{64}$/);
+    assert.ok((await Deno.stat(`${ok.registered!.dir}/model.tar.gz`)).size > 1000, "the model archive is registered");
+
+    const failed = await localRun(ctx, { env: "dev", params: ["AccuracyThreshold=1.01"], root, repoDir: REPO });
+    assert.equal(failed.status, "Failed");
+    assert.equal(failed.failedStep, "AccuracyTooLow");
+    assert.match(failed.failureReason ?? "", /^Model accuracy 0\.\d+ is below the threshold 1\.01$/);
+    assert.equal(failed.registered, null);
+    const versions = [...Deno.readDirSync(`${root}/registry/mlops-models`)].map((e) => e.name);
+    assert.deepEqual(versions, ["1"], "the failed run registered nothing");
+  },
+});
+
+Deno.test("`pipeline local` exits non-zero on the Fail branch and 2 on an unknown parameter", async () => {
+  const config = await Config.load(`${REPO}/mlops.config.json`);
+  assert.ok(config);
+  const unknown = await runTask("pipeline", ["local", "--param", "Bogus=1"], { env: { NO_COLOR: "1" } });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown pipeline parameter "Bogus"; valid parameters: InputData,/);
+  const registry = `${REPO}/.mlops/local/registry/mlops-models`;
+  const before = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);
+  const failed = await runTask("pipeline", ["local", "--param", "AccuracyThreshold=1.01"], { env: { NO_COLOR: "1" } });
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(
+    failed.stderr,
+    /Pipeline failed at step AccuracyTooLow: Model accuracy 0\.\d+ is below the threshold 1\.01/,
+  );
+  const after = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);
+  assert.equal(after.length, before.length, "nothing registered");
+});
