@@ -9,9 +9,12 @@
  *   deno task pipeline local --param AccuracyThreshold=0.95
  *   deno task pipeline definition --env dev --offline
  */
-import { defineTask, ExitCode, notBuiltYet, UsageError } from "../lib/cli.ts";
+import { defineTask, ExitCode, TaskError, UsageError } from "../lib/cli.ts";
 import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
 import { AWS_OPTIONS } from "../lib/task_options.ts";
+
+/** Milliseconds between status polls of watch (MLOPS_POLL_MS overrides, for tests). */
+const pollMs = () => Number(Deno.env.get("MLOPS_POLL_MS") ?? 15_000);
 
 const COMMANDS = ["definition", "upsert", "start", "status", "watch", "upload-data", "local"] as const;
 
@@ -39,7 +42,14 @@ export const task = defineTask({
       description: "Override a pipeline parameter (repeatable).",
     },
     image: { type: "string", value: "URI@sha256:…", description: "The training image pinned by digest." },
-    offline: { type: "boolean", description: "Use placeholder Terraform outputs and image digest." },
+    offline: { type: "boolean", description: "definition: use placeholder Terraform outputs and image digest." },
+    token: {
+      type: "string",
+      value: "TOKEN",
+      description: "start: idempotency token (the same token never starts twice).",
+    },
+    wait: { type: "boolean", description: "start: follow the execution until it ends." },
+    execution: { type: "string", value: "ARN", description: "watch: the execution to follow (default: the latest)." },
     json: { type: "boolean", description: "Print the result as JSON on stdout." },
     ...AWS_OPTIONS,
   },
@@ -62,11 +72,44 @@ export const task = defineTask({
     }
     if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);
     const ctx = await loadContext(options);
-    if (command === "definition") {
-      await commands.printDefinition(ctx, env, options.image);
-      return ExitCode.ok;
+    const json = (value: unknown) => options.json && console.log(JSON.stringify(value, null, 2));
+    const ended = (state: { status: string }) => {
+      if (state.status === "Succeeded") return ExitCode.ok;
+      throw new TaskError(
+        `The pipeline execution in ${env} ended ${state.status}: ${commands.failureOf(state as never)}.`,
+      );
+    };
+    switch (command) {
+      case "definition":
+        await commands.printDefinition(ctx, env, options.image);
+        return ExitCode.ok;
+      case "upsert": {
+        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image);
+        json({ action, definitionHash: hash });
+        return ExitCode.ok;
+      }
+      case "start": {
+        const arn = await commands.startPipeline(ctx, env, { params: options.param, token: options.token });
+        if (!options.wait) return json({ executionArn: arn }), ExitCode.ok;
+        const state = await commands.watchPipeline(ctx, env, arn, pollMs());
+        json(state);
+        return ended(state);
+      }
+      case "watch": {
+        const state = await commands.watchPipeline(ctx, env, options.execution, pollMs());
+        json(state);
+        return ended(state);
+      }
+      case "status": {
+        const state = await commands.pipelineStatus(ctx, env);
+        if (options.json) json(state);
+        else console.log(state ? commands.describeExecution(state) : `The pipeline of ${env} has not run yet.`);
+        return ExitCode.ok;
+      }
+      case "upload-data":
+        json(await commands.uploadData(ctx, env));
+        return ExitCode.ok;
     }
-    notBuiltYet(`deno task pipeline ${command}`, "issue #5 (SageMaker side)");
   },
 });
 

@@ -16,8 +16,18 @@ import type { Environment } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
-import { buildDefinition, canonicalJson, type DefinitionInputs, EVALUATION, offlineInputs } from "./definition.ts";
-import { LocalPipelineRun, type LocalRunResult } from "./local.ts";
+import {
+  buildDefinition,
+  canonicalJson,
+  definitionHash,
+  type DefinitionInputs,
+  EVALUATION,
+  offlineInputs,
+} from "./definition.ts";
+import { LocalPipelineRun, type LocalRunResult, parseParams } from "./local.ts";
+import { type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
+
+export { failureOf } from "./sagemaker.ts";
 import type { PipelineDefinition } from "./steps.ts";
 import { definitionProblems } from "./validate.ts";
 
@@ -31,7 +41,37 @@ export function checkedDefinition(inputs: DefinitionInputs): PipelineDefinition 
   return definition;
 }
 
-/** Inputs for an environment: offline placeholders, or the deployed Terraform outputs and a pinned image. */
+/** The Terraform outputs of the main stack the pipeline needs. */
+export interface EnvironmentOutputs {
+  execution_role_arn: string;
+  bucket_name: string;
+  model_package_group_name: string;
+}
+
+/** Where `deploy` saves an environment's outputs for later tasks. */
+export function outputsFile(env: Environment): string {
+  return `${Deno.cwd()}/.mlops/outputs/${env}.json`;
+}
+
+/** The environment's outputs: saved by the last deploy, else read from its state. */
+export async function environmentOutputs(ctx: TaskContext, env: Environment): Promise<EnvironmentOutputs> {
+  let outputs: Partial<EnvironmentOutputs>;
+  try {
+    outputs = JSON.parse(await Deno.readTextFile(outputsFile(env)));
+  } catch {
+    const root = ctx.root("main", env);
+    await root.prepare();
+    outputs = await root.outputs<Partial<EnvironmentOutputs>>();
+  }
+  if (!outputs.execution_role_arn || !outputs.bucket_name || !outputs.model_package_group_name) {
+    throw new TaskError(
+      `The ${env} environment has no Terraform outputs yet. Deploy it first: deno task deploy ${env}`,
+    );
+  }
+  return outputs as EnvironmentOutputs;
+}
+
+/** Inputs for an environment: offline placeholders, or the deployed outputs and a pinned image. */
 export async function definitionInputs(
   ctx: TaskContext,
   env: Environment,
@@ -44,16 +84,7 @@ export async function definitionInputs(
       `The pipeline of ${env} needs the image pinned by digest: pass --image <repository>@sha256:<digest> (printed by deno task build), or use --offline for placeholders.`,
     );
   }
-  const root = ctx.root("main", env);
-  await root.prepare();
-  const outputs = await root.outputs<
-    { execution_role_arn?: string; bucket_name?: string; model_package_group_name?: string }
-  >();
-  if (!outputs.execution_role_arn || !outputs.bucket_name || !outputs.model_package_group_name) {
-    throw new TaskError(
-      `The ${env} environment has no Terraform outputs yet. Deploy it first: deno task deploy ${env}`,
-    );
-  }
+  const outputs = await environmentOutputs(ctx, env);
   return {
     config: ctx.config,
     env,
@@ -148,4 +179,154 @@ export function describeLocalRun(result: LocalRunResult): string {
 export async function printDefinition(ctx: TaskContext, env: Environment, image?: string): Promise<void> {
   const definition = checkedDefinition(await definitionInputs(ctx, env, { image }));
   console.log(canonicalJson(definition, 2));
+}
+
+/** SageMaker and S3 clients acting in the environment's account. */
+async function clients(ctx: TaskContext, env: Environment) {
+  const [{ SageMakerClient }, { S3Client }] = await Promise.all([
+    import("@aws-sdk/client-sagemaker"),
+    import("@aws-sdk/client-s3"),
+  ]);
+  const clientConfig = await ctx.aws.clientConfig(env);
+  return {
+    sagemaker: new SageMakerClient(clientConfig),
+    s3: new S3Client({ ...clientConfig, forcePathStyle: pathStyle() }),
+  };
+}
+
+/** Path-style S3 addressing when an endpoint override (a fake, a proxy) is set. */
+function pathStyle(): boolean {
+  return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
+}
+
+/** Upserts the environment's pipeline pinned to `image`. */
+export async function upsertPipeline(
+  ctx: TaskContext,
+  env: Environment,
+  image: string | undefined,
+): Promise<{ action: UpsertAction; hash: string; definition: PipelineDefinition }> {
+  await ctx.aws.assertAccount(env, "upsert the pipeline of");
+  const inputs = await definitionInputs(ctx, env, { image });
+  const definition = checkedDefinition(inputs);
+  const { sagemaker } = await clients(ctx, env);
+  try {
+    const action = await new PipelineService(sagemaker).upsert(
+      ctx.config.names.pipeline,
+      definition,
+      inputs.executionRoleArn,
+    );
+    const hash = await definitionHash(definition);
+    log.step(
+      action === "unchanged" ? "Unchanged" : action === "created" ? "Created" : "Updated",
+      `pipeline ${ctx.config.names.pipeline} in ${env} (definition ${hash.slice(0, 12)})`,
+    );
+    return { action, hash, definition };
+  } finally {
+    sagemaker.destroy();
+  }
+}
+
+/** Starts an execution with parameter overrides; the token makes retries start it once. */
+export async function startPipeline(
+  ctx: TaskContext,
+  env: Environment,
+  options: { params: string[]; token?: string; image?: string },
+): Promise<string> {
+  await ctx.aws.assertAccount(env, "start the pipeline of");
+  // Overrides are checked against the declared parameters before anything is sent.
+  const declared = buildDefinition(offlineInputs(ctx.config, env)).Parameters;
+  const values = parseParams(declared, options.params);
+  const overrides = Object.fromEntries(
+    options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
+  );
+  const { sagemaker } = await clients(ctx, env);
+  try {
+    const token = options.token ?? crypto.randomUUID();
+    const arn = await new PipelineService(sagemaker).start(ctx.config.names.pipeline, overrides, token);
+    log.step("Started", arn);
+    return arn;
+  } finally {
+    sagemaker.destroy();
+  }
+}
+
+/** Renders an execution's state as lines (plain text, for CI logs and the live view). */
+export function describeExecution(state: ExecutionState): string {
+  return [
+    `Execution ${state.arn}: ${state.status}`,
+    table(["step", "status", "reason"], state.steps.map((s) => [s.name, s.status, s.failureReason ?? ""])),
+  ].join("\n");
+}
+
+/** Follows an execution (the latest when no ARN is given) until it ends. */
+export async function watchPipeline(
+  ctx: TaskContext,
+  env: Environment,
+  arn?: string,
+  pollMs?: number,
+): Promise<ExecutionState> {
+  const { sagemaker } = await clients(ctx, env);
+  try {
+    const service = new PipelineService(sagemaker, { pollMs });
+    const target = arn ?? await service.latestExecution(ctx.config.names.pipeline);
+    if (!target) {
+      throw new TaskError(
+        `The pipeline of ${env} has no executions yet. Start one: deno task pipeline start --env ${env}`,
+      );
+    }
+    const live = Deno.stderr.isTerminal();
+    let printedLines = 0;
+    const seen = new Map<string, string>();
+    const final = await service.watch(target, (state) => {
+      if (live) {
+        const text = describeExecution(state);
+        if (printedLines) Deno.stderr.writeSync(new TextEncoder().encode(`\x1b[${printedLines}A\x1b[J`));
+        console.error(text);
+        printedLines = text.split("\n").length;
+      } else {
+        for (const step of state.steps) {
+          if (seen.get(step.name) !== step.status) {
+            log.info(`${step.name}: ${step.status}${step.failureReason ? ` (${step.failureReason})` : ""}`);
+          }
+          seen.set(step.name, step.status);
+        }
+      }
+    });
+    if (!live) log.info(`Execution ${final.arn}: ${final.status}`);
+    return final;
+  } finally {
+    sagemaker.destroy();
+  }
+}
+
+/** The latest execution's state, or null when the pipeline never ran. */
+export async function pipelineStatus(ctx: TaskContext, env: Environment): Promise<ExecutionState | null> {
+  const { sagemaker } = await clients(ctx, env);
+  try {
+    const service = new PipelineService(sagemaker);
+    const arn = await service.latestExecution(ctx.config.names.pipeline);
+    return arn ? await service.state(arn) : null;
+  } finally {
+    sagemaker.destroy();
+  }
+}
+
+/** Uploads the configured dataset to the environment's bucket unless it is already there. */
+export async function uploadData(ctx: TaskContext, env: Environment): Promise<{ uri: string; uploaded: boolean }> {
+  await ctx.aws.assertAccount(env, "upload data to");
+  const { bucket_name } = await environmentOutputs(ctx, env);
+  const path = ctx.config.data.pipeline.dataset.path;
+  const bytes = await Deno.readFile(path).catch(() => {
+    throw new TaskError(`The dataset "${path}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
+  });
+  const key = `data/${path.split("/").at(-1)}`;
+  const { s3 } = await clients(ctx, env);
+  try {
+    const uploaded = await uploadIfChanged(s3, bucket_name, key, bytes);
+    const uri = `s3://${bucket_name}/${key}`;
+    log.step(uploaded ? "Uploaded" : "Unchanged", `${path} → ${uri}`);
+    return { uri, uploaded };
+  } finally {
+    s3.destroy();
+  }
 }

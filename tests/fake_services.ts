@@ -1,0 +1,262 @@
+/**
+ * Fake SageMaker (the pipeline operations the tasks use) and fake S3
+ * (path-style objects, conditional PUT for Terraform's lock files), plugged
+ * into {@linkcode FakeAws}.
+ *
+ * @example
+ * ```ts
+ * import { FakeAws } from "./fake_aws.ts";
+ * import { FakeS3, FakeSageMaker } from "./fake_services.ts";
+ * await using aws = await FakeAws.start();
+ * const sagemaker = new FakeSageMaker(aws);
+ * const s3 = new FakeS3(aws);
+ * ```
+ * @module
+ */
+import { type FakeAws, type FakeRequest, jsonError, jsonResponse } from "./fake_aws.ts";
+
+interface Pipeline {
+  arn: string;
+  definition: string;
+  roleArn: string;
+}
+
+interface Execution {
+  arn: string;
+  pipeline: string;
+  token: string;
+  parameters: { Name: string; Value: string }[];
+  created: number;
+  polls: number;
+}
+
+/** A fake SageMaker: pipelines and their executions. */
+export class FakeSageMaker {
+  readonly pipelines = new Map<string, Pipeline>();
+  readonly executions: Execution[] = [];
+  /** `ConflictException`s to return before an Update/Create succeeds. */
+  conflicts = 0;
+  /** Describe calls an execution stays `Executing` for before it ends. */
+  pollsToFinish = 1;
+  /** When set, executions fail at this step with this reason. */
+  failAt: { step: string; reason: string } | null = null;
+
+  constructor(readonly aws: FakeAws, readonly region = "eu-west-1", readonly account = "222222222222") {
+    aws.handle("sagemaker", (r) => this.#handle(r));
+  }
+
+  #handle(request: FakeRequest): Response {
+    const input = JSON.parse(new TextDecoder().decode(request.body) || "{}");
+    switch (request.action) {
+      case "DescribePipeline": {
+        const p = this.pipelines.get(input.PipelineName);
+        if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        return jsonResponse({
+          PipelineArn: p.arn,
+          PipelineName: input.PipelineName,
+          PipelineDefinition: p.definition,
+          RoleArn: p.roleArn,
+        });
+      }
+      case "CreatePipeline": {
+        if (this.conflicts > 0) return this.#conflict();
+        if (this.pipelines.has(input.PipelineName)) {
+          return jsonError(400, "ResourceInUse", `Pipeline '${input.PipelineName}' already exists.`);
+        }
+        const arn = `arn:aws:sagemaker:${this.region}:${this.account}:pipeline/${input.PipelineName.toLowerCase()}`;
+        this.pipelines.set(input.PipelineName, { arn, definition: input.PipelineDefinition, roleArn: input.RoleArn });
+        return jsonResponse({ PipelineArn: arn });
+      }
+      case "UpdatePipeline": {
+        if (this.conflicts > 0) return this.#conflict();
+        const p = this.pipelines.get(input.PipelineName);
+        if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        p.definition = input.PipelineDefinition;
+        p.roleArn = input.RoleArn;
+        return jsonResponse({ PipelineArn: p.arn });
+      }
+      case "StartPipelineExecution": {
+        const p = this.pipelines.get(input.PipelineName);
+        if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        const existing = this.executions.find((e) => e.token === input.ClientRequestToken);
+        if (existing) return jsonResponse({ PipelineExecutionArn: existing.arn });
+        const arn = `${p.arn}/execution/${crypto.randomUUID().slice(0, 12)}`;
+        this.executions.push({
+          arn,
+          pipeline: input.PipelineName,
+          token: input.ClientRequestToken,
+          parameters: input.PipelineParameters ?? [],
+          created: this.executions.length,
+          polls: 0,
+        });
+        return jsonResponse({ PipelineExecutionArn: arn });
+      }
+      case "ListPipelineExecutions": {
+        const list = this.executions.filter((e) => e.pipeline === input.PipelineName).reverse();
+        return jsonResponse({
+          PipelineExecutionSummaries: list.slice(0, input.MaxResults ?? 50).map((e) => ({
+            PipelineExecutionArn: e.arn,
+          })),
+        });
+      }
+      case "DescribePipelineExecution": {
+        const e = this.#execution(input.PipelineExecutionArn);
+        if (!e) return jsonError(400, "ResourceNotFound", "Execution does not exist.");
+        e.polls++;
+        const { status, reason } = this.#status(e);
+        return jsonResponse({
+          PipelineExecutionArn: e.arn,
+          PipelineExecutionStatus: status,
+          ...(reason ? { FailureReason: reason } : {}),
+        });
+      }
+      case "ListPipelineExecutionSteps": {
+        const e = this.#execution(input.PipelineExecutionArn);
+        if (!e) return jsonError(400, "ResourceNotFound", "Execution does not exist.");
+        return jsonResponse({ PipelineExecutionSteps: this.#steps(e) });
+      }
+      default:
+        return jsonError(400, "UnknownOperation", `The fake SageMaker does not implement ${request.action}.`);
+    }
+  }
+
+  #conflict(): Response {
+    this.conflicts--;
+    return jsonError(400, "ConflictException", "Another update is in progress.");
+  }
+
+  #execution(arn: string): Execution | undefined {
+    return this.executions.find((e) => e.arn === arn);
+  }
+
+  #status(e: Execution): { status: string; reason: string | null } {
+    if (e.polls < this.pollsToFinish) return { status: "Executing", reason: null };
+    if (this.failAt) return { status: "Failed", reason: `Step failure: One or multiple steps failed.` };
+    return { status: "Succeeded", reason: null };
+  }
+
+  #steps(e: Execution): { StepName: string; StepStatus: string; FailureReason?: string }[] {
+    const definition = JSON.parse(this.pipelines.get(e.pipeline)!.definition) as { Steps: { Name: string }[] };
+    const done = e.polls >= this.pollsToFinish;
+    return definition.Steps.map((s, i) => {
+      if (!done) return { StepName: s.Name, StepStatus: i === 0 ? "Executing" : "Starting" };
+      if (this.failAt?.step === s.Name) {
+        return { StepName: s.Name, StepStatus: "Failed", FailureReason: this.failAt.reason };
+      }
+      return { StepName: s.Name, StepStatus: "Succeeded" };
+    });
+  }
+}
+
+/** Decodes an `aws-chunked` body (what SDKs send with streaming checksums). */
+function decodeChunked(body: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let i = 0;
+  const text = new TextDecoder("latin1");
+  for (;;) {
+    const lineEnd = body.indexOf(0x0d, i);
+    const header = text.decode(body.subarray(i, lineEnd));
+    const size = parseInt(header.split(";")[0], 16);
+    i = lineEnd + 2;
+    if (!size) break;
+    out.push(...body.subarray(i, i + size));
+    i += size + 2;
+  }
+  return new Uint8Array(out);
+}
+
+interface S3Object {
+  body: Uint8Array;
+  metadata: Record<string, string>;
+  etag: string;
+}
+
+/** A fake S3 with path-style addressing. */
+export class FakeS3 {
+  /** Objects by `bucket/key`. */
+  readonly objects = new Map<string, S3Object>();
+
+  constructor(readonly aws: FakeAws) {
+    aws.handle("s3", (r) => this.#handle(r));
+  }
+
+  /** An object's text, or undefined. */
+  text(bucket: string, key: string): string | undefined {
+    const o = this.objects.get(`${bucket}/${key}`);
+    return o ? new TextDecoder().decode(o.body) : undefined;
+  }
+
+  /** Keys in a bucket under a prefix. */
+  keys(bucket: string, prefix = ""): string[] {
+    return [...this.objects.keys()]
+      .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+      .map((k) => k.slice(bucket.length + 1))
+      .sort();
+  }
+
+  #handle(request: FakeRequest): Response {
+    const [, bucket, ...rest] = request.url.pathname.split("/");
+    const key = decodeURIComponent(rest.join("/"));
+    const id = `${bucket}/${key}`;
+    const missing = () =>
+      new Response(`<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`, {
+        status: 404,
+        headers: { "content-type": "application/xml" },
+      });
+    switch (request.method) {
+      case "HEAD": {
+        const o = this.objects.get(id);
+        if (!o) return new Response(null, { status: 404 });
+        return new Response(null, { headers: this.#headers(o) });
+      }
+      case "GET": {
+        if (!key) return this.#list(bucket, request.url.searchParams.get("prefix") ?? "");
+        const o = this.objects.get(id);
+        return o ? new Response(o.body as Uint8Array<ArrayBuffer>, { headers: this.#headers(o) }) : missing();
+      }
+      case "PUT": {
+        if (request.headers.get("if-none-match") === "*" && this.objects.has(id)) {
+          return new Response(
+            `<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>`,
+            { status: 412, headers: { "content-type": "application/xml" } },
+          );
+        }
+        const chunked = (request.headers.get("content-encoding") ?? "").includes("aws-chunked") ||
+          request.headers.has("x-amz-decoded-content-length");
+        const body = chunked ? decodeChunked(request.body) : request.body;
+        const metadata: Record<string, string> = {};
+        request.headers.forEach((v, k) => {
+          if (k.startsWith("x-amz-meta-")) metadata[k.slice("x-amz-meta-".length)] = v;
+        });
+        const o = { body, metadata, etag: `"${crypto.randomUUID().replaceAll("-", "")}"` };
+        this.objects.set(id, o);
+        return new Response(null, { headers: { etag: o.etag } });
+      }
+      case "DELETE":
+        this.objects.delete(id);
+        return new Response(null, { status: 204 });
+      default:
+        return new Response(null, { status: 405 });
+    }
+  }
+
+  #headers(o: S3Object): Headers {
+    const headers = new Headers({
+      etag: o.etag,
+      "content-length": String(o.body.length),
+      "last-modified": new Date().toUTCString(),
+    });
+    for (const [k, v] of Object.entries(o.metadata)) headers.set(`x-amz-meta-${k}`, v);
+    return headers;
+  }
+
+  #list(bucket: string, prefix: string): Response {
+    const contents = this.keys(bucket, prefix).map((k) =>
+      `<Contents><Key>${k}</Key><Size>${this.objects.get(`${bucket}/${k}`)!.body.length}</Size></Contents>`
+    ).join("");
+    return new Response(
+      `<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
+      { headers: { "content-type": "application/xml" } },
+    );
+  }
+}
