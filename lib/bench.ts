@@ -117,7 +117,11 @@ async function runnerFigure(runs: number, config: string): Promise<Figure> {
       `-out=${root.workDir}/bench.tfplan`,
       `-lock-timeout=${root.lockTimeout}`,
     ],
-    env: { ...Deno.env.toObject(), ...root.childEnv() },
+    env: Object.fromEntries(
+      Object.entries({ ...Deno.env.toObject(), ...root.childEnv() }).filter((e): e is [string, string] =>
+        e[1] !== undefined
+      ),
+    ),
   };
   const showRaw = {
     argv: ["terraform", `-chdir=${root.chdir}`, "show", "-json", `${root.workDir}/bench.tfplan`],

@@ -54,8 +54,8 @@ export function throwIfInterrupted(what?: string): void {
 /** Options of {@linkcode run}. */
 export interface RunOptions {
   cwd?: string;
-  /** Extra environment variables for the child (added to the task's own). */
-  env?: Record<string, string>;
+  /** Extra environment variables for the child (added to the task's own; `undefined` removes one). */
+  env?: Record<string, string | undefined>;
   /** Capture stdout instead of showing it. */
   capture?: boolean;
   /** Capture stderr instead of showing it. */

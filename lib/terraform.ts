@@ -303,6 +303,8 @@ export class TerraformRoot {
       "  skip_region_validation      = true",
       '  access_key                  = "offline"',
       '  secret_key                  = "offline"',
+      "  allowed_account_ids         = null",
+      "  profile                     = null",
     ];
     const providers = [null, ...ROOTS[this.root].aliases].map((alias) =>
       [`provider "aws" {`, ...(alias ? [`  alias = ${hclString(alias)}`] : []), ...skip, "}"].join("\n")
@@ -320,8 +322,8 @@ export class TerraformRoot {
   }
 
   /** Environment of every terraform child process. */
-  childEnv(): Record<string, string> {
-    const env: Record<string, string> = {
+  childEnv(): Record<string, string | undefined> {
+    const env: Record<string, string | undefined> = {
       TF_DATA_DIR: join(this.workDir, "data"),
       TF_CLI_CONFIG_FILE: join(this.workDir, "cli.tfrc"),
       TF_IN_AUTOMATION: "1",
@@ -333,7 +335,7 @@ export class TerraformRoot {
       }
     }
     if (this.offline) {
-      Object.assign(env, { AWS_ACCESS_KEY_ID: "offline", AWS_SECRET_ACCESS_KEY: "offline", AWS_PROFILE: "" });
+      Object.assign(env, { AWS_ACCESS_KEY_ID: "offline", AWS_SECRET_ACCESS_KEY: "offline", AWS_PROFILE: undefined });
     }
     return env;
   }

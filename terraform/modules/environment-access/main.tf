@@ -1,0 +1,467 @@
+# Everything CI needs in one environment account:
+#   - the GitHub Actions OIDC provider,
+#   - the permissions boundary that caps every workload role (no IAM except
+#     passing a project role to SageMaker),
+#   - the deploy role (apply the main stack, upsert/run the pipeline, write
+#     this environment's promotion records),
+#   - the read-only plan role (refresh + state read; plans run with -lock=false).
+# Policies are built with jsonencode() so tests can parse them.
+
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+
+  # Everything the project creates in this account is named "<name>-*".
+  project_pattern = "${var.name}-*"
+
+  iam_arn_prefix       = "arn:${local.partition}:iam::${var.account_id}"
+  sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${var.region}:${var.account_id}"
+
+  boundary_policy_arn = "${local.iam_arn_prefix}:policy/${var.boundary_policy_name}"
+  deploy_role_arn     = "${local.iam_arn_prefix}:role/${var.deploy_role_name}"
+  plan_role_arn       = "${local.iam_arn_prefix}:role/${var.plan_role_name}"
+  workload_role_arns  = "${local.iam_arn_prefix}:role/${local.project_pattern}"
+
+  ml_bucket_arns = "arn:${local.partition}:s3:::${local.project_pattern}"
+  state_bucket   = "arn:${local.partition}:s3:::${var.state_bucket_name}"
+  records_bucket = "arn:${local.partition}:s3:::${var.records_bucket_name}"
+
+  in_this_account = { StringEquals = { "aws:ResourceAccount" = var.account_id } }
+
+  # Identity side of the cross-account state grant (the bucket policy in the
+  # backend stack is the other side).
+  state_read_statements = [
+    {
+      Sid       = "StateList"
+      Effect    = "Allow"
+      Action    = "s3:ListBucket"
+      Resource  = local.state_bucket
+      Condition = { StringLike = { "s3:prefix" = [var.state_prefix, "${var.state_prefix}*"] } }
+    },
+    {
+      Sid      = "StateRead"
+      Effect   = "Allow"
+      Action   = "s3:GetObject"
+      Resource = "${local.state_bucket}/${var.state_prefix}*"
+    },
+  ]
+
+  deploy_statements = [
+    {
+      # Writes state and the native lock file (<key>.tflock) under the prefix.
+      Sid      = "StateWrite"
+      Effect   = "Allow"
+      Action   = ["s3:PutObject", "s3:DeleteObject"]
+      Resource = "${local.state_bucket}/${var.state_prefix}*"
+    },
+    {
+      Sid       = "PromotionRecordsList"
+      Effect    = "Allow"
+      Action    = "s3:ListBucket"
+      Resource  = local.records_bucket
+      Condition = { StringLike = { "s3:prefix" = ["promotions/", "promotions/*"] } }
+    },
+    {
+      # Promotion reads the record of the environment it promotes from.
+      Sid      = "PromotionRecordsRead"
+      Effect   = "Allow"
+      Action   = "s3:GetObject"
+      Resource = "${local.records_bucket}/promotions/*"
+    },
+    {
+      Sid      = "PromotionRecordsWrite"
+      Effect   = "Allow"
+      Action   = "s3:PutObject"
+      Resource = "${local.records_bucket}/promotions/${var.environment}/*"
+    },
+    {
+      Sid      = "MlBucketCreate"
+      Effect   = "Allow"
+      Action   = "s3:CreateBucket"
+      Resource = local.ml_bucket_arns
+    },
+    {
+      Sid    = "MlBucketManage"
+      Effect = "Allow"
+      Action = [
+        "s3:DeleteBucket",
+        "s3:ListBucket",
+        "s3:GetBucket*",
+        "s3:GetAccelerateConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketTagging",
+        "s3:PutBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutLifecycleConfiguration",
+      ]
+      Resource  = local.ml_bucket_arns
+      Condition = local.in_this_account
+    },
+    {
+      # Pipeline definitions and code bundles uploaded by the tasks.
+      Sid       = "MlBucketObjects"
+      Effect    = "Allow"
+      Action    = ["s3:GetObject", "s3:PutObject"]
+      Resource  = "${local.ml_bucket_arns}/*"
+      Condition = local.in_this_account
+    },
+    {
+      Sid    = "SageMakerModelPackageGroups"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:CreateModelPackageGroup",
+        "sagemaker:DeleteModelPackageGroup",
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "sagemaker:ListTags",
+      ]
+      Resource = "${local.sagemaker_arn_prefix}:model-package-group/${local.project_pattern}"
+    },
+    {
+      Sid    = "SageMakerModelPackages"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:UpdateModelPackage",
+        "sagemaker:AddTags",
+        "sagemaker:ListTags",
+      ]
+      Resource = "${local.sagemaker_arn_prefix}:model-package/${local.project_pattern}/*"
+    },
+    {
+      Sid    = "SageMakerPipelines"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:CreatePipeline",
+        "sagemaker:UpdatePipeline",
+        "sagemaker:DeletePipeline",
+        "sagemaker:DescribePipeline",
+        "sagemaker:DescribePipelineDefinitionForExecution",
+        "sagemaker:DescribePipelineExecution",
+        "sagemaker:ListPipelineExecutions",
+        "sagemaker:ListPipelineExecutionSteps",
+        "sagemaker:ListPipelineParametersForExecution",
+        "sagemaker:StartPipelineExecution",
+        "sagemaker:StopPipelineExecution",
+        "sagemaker:RetryPipelineExecution",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "sagemaker:ListTags",
+      ]
+      Resource = [
+        "${local.sagemaker_arn_prefix}:pipeline/${local.project_pattern}",
+        "${local.sagemaker_arn_prefix}:pipeline/${local.project_pattern}/execution/*",
+      ]
+    },
+    {
+      # Jobs started by a pipeline get generated names: read-only, this account.
+      Sid    = "SageMakerJobsRead"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:DescribeProcessingJob",
+        "sagemaker:DescribeTrainingJob",
+      ]
+      Resource = [
+        "${local.sagemaker_arn_prefix}:processing-job/*",
+        "${local.sagemaker_arn_prefix}:training-job/*",
+      ]
+    },
+    {
+      # List actions do not support resource-level permissions.
+      Sid    = "SageMakerList"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:ListModelPackageGroups",
+        "sagemaker:ListModelPackages",
+        "sagemaker:ListPipelines",
+        "sagemaker:ListProcessingJobs",
+        "sagemaker:ListTrainingJobs",
+      ]
+      Resource = "*"
+    },
+    {
+      # Opt-in Studio domain (studio.enabled in the main stack).
+      Sid    = "SageMakerStudioDomain"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:CreateDomain",
+        "sagemaker:UpdateDomain",
+        "sagemaker:DeleteDomain",
+        "sagemaker:DescribeDomain",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "sagemaker:ListTags",
+      ]
+      Resource = "${local.sagemaker_arn_prefix}:domain/*"
+    },
+    {
+      # The Studio domain's VPC: subnets only, no NAT gateway or endpoints.
+      Sid    = "StudioNetwork"
+      Effect = "Allow"
+      Action = [
+        "ec2:CreateVpc",
+        "ec2:DeleteVpc",
+        "ec2:ModifyVpcAttribute",
+        "ec2:CreateSubnet",
+        "ec2:DeleteSubnet",
+        "ec2:ModifySubnetAttribute",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "ec2:Describe*",
+      ]
+      Resource  = "*"
+      Condition = { StringEquals = { "aws:RequestedRegion" = var.region } }
+    },
+    {
+      Sid    = "RetrainingSchedules"
+      Effect = "Allow"
+      Action = [
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+        "scheduler:GetSchedule",
+      ]
+      Resource = "arn:${local.partition}:scheduler:${var.region}:${var.account_id}:schedule/default/${local.project_pattern}"
+    },
+    {
+      # Role creation and policy changes only for roles that carry the boundary.
+      Sid    = "WorkloadRolesWithBoundary"
+      Effect = "Allow"
+      Action = [
+        "iam:CreateRole",
+        "iam:PutRolePermissionsBoundary",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+      ]
+      Resource  = local.workload_role_arns
+      Condition = { StringEquals = { "iam:PermissionsBoundary" = local.boundary_policy_arn } }
+    },
+    {
+      Sid    = "WorkloadRolesManage"
+      Effect = "Allow"
+      Action = [
+        "iam:DeleteRole",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:ListRolePolicies",
+        "iam:ListRoleTags",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+      ]
+      Resource = local.workload_role_arns
+    },
+    {
+      Sid       = "WorkloadRolesPass"
+      Effect    = "Allow"
+      Action    = "iam:PassRole"
+      Resource  = local.workload_role_arns
+      Condition = { StringEquals = { "iam:PassedToService" = ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"] } }
+    },
+    {
+      # The CI roles, the boundary and the OIDC provider match "<name>-*" or
+      # are otherwise reachable: never let the deploy role touch them.
+      Sid    = "ProtectCiAccess"
+      Effect = "Deny"
+      Action = "iam:*"
+      Resource = [
+        local.deploy_role_arn,
+        local.plan_role_arn,
+        local.boundary_policy_arn,
+        "${local.iam_arn_prefix}:oidc-provider/*",
+      ]
+    },
+    {
+      Sid      = "DenyBoundaryRemoval"
+      Effect   = "Deny"
+      Action   = "iam:DeleteRolePermissionsBoundary"
+      Resource = "*"
+    },
+  ]
+
+  deploy_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat(local.state_read_statements, local.deploy_statements)
+  })
+
+  plan_statements = [
+    {
+      # HeadBucket (s3:ListBucket) and the bucket configuration reads of a
+      # refresh; no object reads.
+      Sid    = "MlBucketConfigurationRead"
+      Effect = "Allow"
+      Action = [
+        "s3:ListBucket",
+        "s3:GetBucket*",
+        "s3:GetAccelerateConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+      ]
+      Resource  = local.ml_bucket_arns
+      Condition = local.in_this_account
+    },
+    {
+      Sid    = "WorkloadRolesRead"
+      Effect = "Allow"
+      Action = [
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+      ]
+      Resource = local.workload_role_arns
+    },
+    {
+      Sid      = "SageMakerDescribe"
+      Effect   = "Allow"
+      Action   = ["sagemaker:Describe*", "sagemaker:ListTags"]
+      Resource = "${local.sagemaker_arn_prefix}:*"
+    },
+    {
+      Sid      = "SchedulesRead"
+      Effect   = "Allow"
+      Action   = "scheduler:GetSchedule"
+      Resource = "arn:${local.partition}:scheduler:${var.region}:${var.account_id}:schedule/default/${local.project_pattern}"
+    },
+    {
+      Sid       = "NetworkRead"
+      Effect    = "Allow"
+      Action    = "ec2:Describe*"
+      Resource  = "*"
+      Condition = { StringEquals = { "aws:RequestedRegion" = var.region } }
+    },
+  ]
+
+  plan_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat(local.state_read_statements, local.plan_statements)
+  })
+
+  # The most a workload role (SageMaker execution role, scheduler role) can
+  # ever do, whatever its own policy says. Nothing in IAM except handing a
+  # project role to SageMaker, which pipeline steps need to start jobs.
+  boundary_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid    = "MlBuckets"
+        Effect = "Allow"
+        Action = [
+          "s3:GetBucketLocation",
+          "s3:ListBucket",
+          "s3:GetObject",
+          "s3:PutObject",
+          "s3:DeleteObject",
+          "s3:AbortMultipartUpload",
+        ]
+        Resource  = [local.ml_bucket_arns, "${local.ml_bucket_arns}/*"]
+        Condition = local.in_this_account
+      },
+      {
+        Sid      = "EcrAuthorization"
+        Effect   = "Allow"
+        Action   = "ecr:GetAuthorizationToken"
+        Resource = "*"
+      },
+      {
+        Sid    = "EcrPull"
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:GetDownloadUrlForLayer",
+        ]
+        Resource = var.ecr_repository_arn
+      },
+      {
+        Sid    = "SageMakerLogs"
+        Effect = "Allow"
+        Action = [
+          "logs:CreateLogGroup",
+          "logs:CreateLogStream",
+          "logs:DescribeLogStreams",
+          "logs:PutLogEvents",
+        ]
+        Resource = "arn:${local.partition}:logs:${var.region}:${var.account_id}:log-group:/aws/sagemaker/*"
+      },
+      {
+        Sid      = "Metrics"
+        Effect   = "Allow"
+        Action   = "cloudwatch:PutMetricData"
+        Resource = "*"
+      },
+      {
+        Sid    = "SageMakerWorkloads"
+        Effect = "Allow"
+        Action = [
+          "sagemaker:AddTags",
+          "sagemaker:CreateModelPackage",
+          "sagemaker:CreateProcessingJob",
+          "sagemaker:CreateTrainingJob",
+          "sagemaker:DescribeModelPackage",
+          "sagemaker:DescribeModelPackageGroup",
+          "sagemaker:DescribeProcessingJob",
+          "sagemaker:DescribeTrainingJob",
+          "sagemaker:ListTags",
+          "sagemaker:StartPipelineExecution",
+          "sagemaker:StopProcessingJob",
+          "sagemaker:StopTrainingJob",
+        ]
+        Resource = "${local.sagemaker_arn_prefix}:*"
+      },
+      {
+        Sid       = "PassWorkloadRolesToSageMaker"
+        Effect    = "Allow"
+        Action    = "iam:PassRole"
+        Resource  = local.workload_role_arns
+        Condition = { StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" } }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+resource "aws_iam_policy" "boundary" {
+  name        = var.boundary_policy_name
+  description = "Permissions boundary for the ${var.environment} workload roles of ${var.name}."
+  policy      = local.boundary_policy
+}
+
+module "deploy_role" {
+  source = "../github-oidc-role"
+
+  role_name         = var.deploy_role_name
+  description       = "Deploys ${var.name} to ${var.environment} from GitHub Actions."
+  oidc_provider_arn = aws_iam_openid_connect_provider.github.arn
+  subjects          = var.deploy_subjects
+  policy            = local.deploy_policy
+}
+
+module "plan_role" {
+  source = "../github-oidc-role"
+
+  role_name         = var.plan_role_name
+  description       = "Plans ${var.name} in ${var.environment} from GitHub Actions (read-only)."
+  oidc_provider_arn = aws_iam_openid_connect_provider.github.arn
+  subjects          = var.plan_subjects
+  policy            = local.plan_policy
+}
