@@ -37,6 +37,13 @@ export interface DeployResult {
   status: "no-changes" | "planned" | "applied";
   outputs: Record<string, unknown> | null;
   planFile: string;
+  /** Terraform's JSON form of the plan (`terraform show -json`), for inspection. */
+  planJsonFile: string;
+}
+
+/** Where `deploy` saves an environment's outputs for later tasks (pipeline, promote). */
+export function outputsFile(env: Environment): string {
+  return `${Deno.cwd()}/.mlops/outputs/${env}.json`;
 }
 
 /** One line describing a plan summary. */
@@ -77,9 +84,20 @@ async function planAndApply(
   const planFile = `${root.workDir}/deploy.tfplan`;
   log.step("Planning", `${env}${offline ? " (offline)" : ""}`);
   const planned = await root.plan(planFile, { quiet: options.quiet });
-  const summary = summarizePlan(await root.showPlan(planFile));
+  const planJson = await root.showPlan(planFile);
+  const planJsonFile = `${root.workDir}/deploy.plan.json`;
+  await Deno.writeTextFile(planJsonFile, JSON.stringify(planJson));
+  const summary = summarizePlan(planJson);
   log.step("Plan", describeSummary(summary));
-  const result: DeployResult = { environment: env, offline, summary, status: "planned", outputs: null, planFile };
+  const result: DeployResult = {
+    environment: env,
+    offline,
+    summary,
+    status: "planned",
+    outputs: null,
+    planFile,
+    planJsonFile,
+  };
   if (planned === "no-changes") return { ...result, status: "no-changes" };
   if (options.planOnly || offline) return result;
   const ask = options.confirm ?? promptConfirm;
@@ -89,5 +107,8 @@ async function planAndApply(
   log.step("Applying", env);
   await root.apply(planFile);
   const outputs = await root.outputs();
+  await Deno.mkdir(outputsFile(env).replace(/\/[^/]+$/, ""), { recursive: true });
+  await Deno.writeTextFile(outputsFile(env), JSON.stringify(outputs, null, 2) + "\n");
+  log.step("Saved", `outputs of ${env} to ${outputsFile(env)}`);
   return { ...result, status: "applied", outputs };
 }

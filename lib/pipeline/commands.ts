@@ -14,6 +14,7 @@
 import { TaskError } from "../cli.ts";
 import type { Environment } from "../config.ts";
 import type { TaskContext } from "../context.ts";
+import { outputsFile } from "../deploy.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
 import {
@@ -46,11 +47,6 @@ export interface EnvironmentOutputs {
   execution_role_arn: string;
   bucket_name: string;
   model_package_group_name: string;
-}
-
-/** Where `deploy` saves an environment's outputs for later tasks. */
-export function outputsFile(env: Environment): string {
-  return `${Deno.cwd()}/.mlops/outputs/${env}.json`;
 }
 
 /** The environment's outputs: saved by the last deploy, else read from its state. */

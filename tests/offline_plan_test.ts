@@ -1,0 +1,146 @@
+/**
+ * Every Terraform root planned offline, through the real tasks and the real
+ * terraform binary, with a config whose account ids, region and repository
+ * all differ from the example: the plan must carry the config's values where
+ * they belong and the example's nowhere (no value is baked into the HCL).
+ */
+import assert from "node:assert/strict";
+import { isolatedEnv, REPO, runTask, writeConfig } from "./helpers.ts";
+
+const EXAMPLE_VALUES = [
+  "111111111111",
+  "222222222222",
+  "333333333333",
+  "444444444444",
+  "eu-west-1",
+  "example-org",
+  "mlops-template",
+];
+const CUSTOM = {
+  operations: "510000000001",
+  dev: "520000000002",
+  staging: "530000000003",
+  prod: "540000000004",
+  region: "ap-southeast-2",
+  repository: "acme-ml/churn-models",
+};
+
+interface PlanJson {
+  variables: Record<string, { value: unknown }>;
+  planned_values: { root_module: unknown };
+  configuration: unknown;
+}
+
+async function customWorkspace(): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await Deno.makeTempDir();
+  await Deno.symlink(`${REPO}/terraform`, `${dir}/terraform`);
+  await writeConfig(dir, (c) => {
+    c.name = "acme";
+    c.region = CUSTOM.region;
+    c.github.repository = CUSTOM.repository;
+    c.accounts.operations.id = CUSTOM.operations;
+    c.accounts.dev.id = CUSTOM.dev;
+    c.accounts.staging.id = CUSTOM.staging;
+    c.accounts.prod.id = CUSTOM.prod;
+    c.tags = { team: "ml" };
+  });
+  return { dir, env: isolatedEnv(dir) };
+}
+
+function resources(module: unknown, into: { address: string; values: Record<string, unknown> }[] = []) {
+  const m = module as { resources?: { address: string; values: Record<string, unknown> }[]; child_modules?: unknown[] };
+  into.push(...(m.resources ?? []));
+  for (const child of m.child_modules ?? []) resources(child, into);
+  return into;
+}
+
+async function offlinePlan(dir: string, env: Record<string, string>, root: string, target?: string): Promise<PlanJson> {
+  const planFile = `${dir}/${root}.tfplan`;
+  const args = [root, ...(target ? [target] : []), "--offline", "--", "plan", "-input=false", `-out=${planFile}`];
+  const plan = await runTask("tf", args, { cwd: dir, env, clearEnv: true });
+  assert.equal(plan.code, 0, `offline plan of ${root}: ${plan.stderr}`);
+  const show = await runTask("tf", [root, ...(target ? [target] : []), "--offline", "--", "show", "-json", planFile], {
+    cwd: dir,
+    env,
+    clearEnv: true,
+  });
+  assert.equal(show.code, 0, show.stderr);
+  return JSON.parse(show.stdout);
+}
+
+function assertNoExampleValues(root: string, plan: PlanJson): void {
+  const text = JSON.stringify({ variables: plan.variables, planned: plan.planned_values });
+  for (const value of EXAMPLE_VALUES) {
+    assert.ok(!text.includes(value), `${root}: the example's "${value}" leaked into the plan`);
+  }
+}
+
+Deno.test({
+  name: "offline plans of every root carry the config's accounts, region and repository, and none of the example's",
+  sanitizeResources: false,
+  async fn() {
+    const { dir, env } = await customWorkspace();
+    const [backend, operations, main] = await Promise.all([
+      offlinePlan(dir, env, "backend"),
+      offlinePlan(dir, env, "operations"),
+      offlinePlan(dir, env, "main", "prod"),
+    ]);
+    for (const [root, plan] of Object.entries({ backend, operations, main })) {
+      assertNoExampleValues(root, plan);
+      assert.equal(plan.variables.region.value, CUSTOM.region, `${root} region`);
+    }
+
+    const stateBucket = resources(backend.planned_values.root_module).find((r) =>
+      r.address.endsWith("aws_s3_bucket.this")
+    );
+    assert.equal(stateBucket?.values.bucket, `acme-tfstate-${CUSTOM.operations}`);
+    const backendText = JSON.stringify(backend.planned_values);
+    for (const id of [CUSTOM.dev, CUSTOM.staging, CUSTOM.prod]) {
+      assert.ok(backendText.includes(`arn:aws:iam::${id}:root`), `state access for ${id}`);
+    }
+
+    // Trust policies reference the OIDC providers' ARNs, unknown until apply; the exact subjects
+    // reach them through these variables (the terraform tests prove the policies use them).
+    const opsVars = operations.variables as Record<string, { value: unknown }>;
+    assert.deepEqual(opsVars.build_subjects.value, [`repo:${CUSTOM.repository}:ref:refs/heads/main`]);
+    const envs = opsVars.environments.value as Record<string, { account_id: string; deploy_subjects: string[] }>;
+    assert.deepEqual(envs.prod.deploy_subjects, [`repo:${CUSTOM.repository}:environment:prod`]);
+    assert.deepEqual(envs.staging.deploy_subjects, [`repo:${CUSTOM.repository}:ref:refs/tags/staging`]);
+    assert.equal(envs.dev.account_id, CUSTOM.dev);
+    const opsResources = resources(operations.planned_values.root_module);
+    const repository = opsResources.find((r) => r.address.endsWith("aws_ecr_repository.this"));
+    assert.equal(repository?.values.name, "acme/training");
+    const pullPolicy = opsResources.find((r) => r.address.endsWith("aws_ecr_repository_policy.this"));
+    const pullers = JSON.stringify(pullPolicy?.values.policy ?? "");
+    for (const id of [CUSTOM.dev, CUSTOM.staging, CUSTOM.prod]) {
+      assert.ok(pullers.includes(id), `${id} may pull images`);
+    }
+
+    const mlBucket = resources(main.planned_values.root_module).find((r) =>
+      r.address.endsWith("aws_s3_bucket.this") && String(r.values.bucket).includes("-ml-")
+    );
+    assert.equal(mlBucket?.values.bucket, `acme-prod-ml-${CUSTOM.prod}`);
+    assert.equal(main.variables.account_id.value, CUSTOM.prod);
+    assert.match(
+      String(main.variables.ecr_repository_arn.value),
+      new RegExp(`^arn:aws:ecr:${CUSTOM.region}:${CUSTOM.operations}:repository/acme/training$`),
+    );
+  },
+});
+
+Deno.test({
+  name: "deploy --plan --offline --json reports the summary and writes Terraform's JSON plan",
+  sanitizeResources: false,
+  async fn() {
+    const { dir, env } = await customWorkspace();
+    const run = await runTask("deploy", ["dev", "--plan", "--offline", "--json"], { cwd: dir, env, clearEnv: true });
+    assert.equal(run.code, 3, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.status, "planned");
+    assert.ok(result.summary.add > 5, `adds: ${result.summary.add}`);
+    assert.equal(result.summary.destroy, 0);
+    const plan = JSON.parse(await Deno.readTextFile(result.planJsonFile));
+    assert.equal(plan.variables.account_id.value, CUSTOM.dev);
+    assert.match(run.stderr, /Plan \d+ to add, 0 to change, 0 to destroy/);
+  },
+});
