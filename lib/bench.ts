@@ -103,7 +103,7 @@ async function runnerFigure(runs: number, config: string): Promise<Figure> {
   const deno = Deno.execPath();
   const ctx = await loadContext({ config, offline: true });
   const root = ctx.root("main", "dev");
-  // Warm: the runner inits and selects the workspace once; both sides then plan.
+  // Warm: the runner inits once; both sides then plan.
   const task = { argv: [deno, "task", "--quiet", "deploy", "dev", "--plan", "--offline", "--config", config] };
   await timeOnce(task);
   const raw = {

@@ -1,5 +1,5 @@
 /**
- * Deploying one environment: account guard, init, workspace, a saved plan,
+ * Deploying one environment: account guard, init, a saved plan,
  * its summary, confirmation, and applying exactly that plan.
  *
  * @example
@@ -12,9 +12,9 @@
  * @module
  */
 import { TaskError } from "./cli.ts";
-import type { Environment } from "./config.ts";
+import { type Environment, ENVIRONMENTS } from "./config.ts";
 import type { TaskContext } from "./context.ts";
-import { log, style, withProgress } from "./log.ts";
+import { log, style, table, withProgress } from "./log.ts";
 import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
 
 /** Options of {@linkcode deploy}. */
@@ -53,6 +53,7 @@ export function describeSummary(summary: PlanSummary): string {
     ...summary.replace.map((a) => `${style.yellow("replace")} ${a}`),
     ...summary.delete.map((a) => `${style.red("delete")} ${a}`),
   ];
+  if (summary.drifted.length > 0) notes.push(`${style.yellow("drifted")} ${summary.drifted.join(", ")}`);
   return [counts, ...notes.map((n) => `  ${n}`)].join("\n");
 }
 
@@ -111,4 +112,92 @@ async function planAndApply(
   await Deno.writeTextFile(outputsFile(env), JSON.stringify(outputs, null, 2) + "\n");
   log.step("Saved", `outputs of ${env} to ${outputsFile(env)}`);
   return { ...result, status: "applied", outputs };
+}
+
+/** One environment's row of the drift table. */
+export interface DriftRow {
+  environment: Environment;
+  summary: PlanSummary;
+  pending: boolean;
+}
+
+/** Plans every environment in parallel (own data dirs and state keys) without applying. */
+export async function planAll(ctx: TaskContext): Promise<DriftRow[]> {
+  if (!ctx.offline) {
+    await Promise.all(ENVIRONMENTS.map((env) => ctx.aws.assertAccount(env, "plan")));
+    if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the Terraform state for");
+  }
+  log.step("Planning", `${ENVIRONMENTS.join(", ")} in parallel${ctx.offline ? " (offline)" : ""}`);
+  return await Promise.all(ENVIRONMENTS.map(async (env) => {
+    const root = ctx.root("main", env);
+    await root.prepare();
+    const planFile = `${root.workDir}/drift.tfplan`;
+    // Read-only: plan roles in CI may not write the lock, and a drift check must not block deploys.
+    const result = await root.plan(planFile, { quiet: true, lock: false });
+    const summary = summarizePlan(await root.showPlan(planFile));
+    return { environment: env, summary, pending: result === "changes" || summary.drifted.length > 0 };
+  }));
+}
+
+/** The drift table. */
+export function describeDrift(rows: DriftRow[]): string {
+  return table(
+    ["environment", "add", "change", "destroy", "drifted", "status"],
+    rows.map((r) => [
+      r.environment,
+      String(r.summary.add),
+      String(r.summary.change),
+      String(r.summary.destroy),
+      String(r.summary.drifted.length),
+      r.pending ? style.yellow("pending changes") : style.green("up to date"),
+    ]),
+  );
+}
+
+/** Options of {@linkcode destroy}. */
+export interface DestroyOptions {
+  /** Skip the prompt (CI); requires `confirmName` equal to the environment. */
+  yes: boolean;
+  confirmName?: string;
+  /** Asks the user to type the environment name; defaults to a TTY prompt. */
+  ask?: (question: string) => string | null;
+}
+
+/** Destroys one environment's main stack after the environment name is typed. */
+export async function destroy(ctx: TaskContext, env: Environment, options: DestroyOptions): Promise<PlanSummary> {
+  if (ctx.offline) throw new TaskError("There is nothing to destroy offline; drop --offline.");
+  if (options.yes && options.confirmName !== env) {
+    throw new TaskError(
+      `Refusing to destroy ${env}: --yes needs --confirm ${env} (got ${
+        options.confirmName ? `"${options.confirmName}"` : "none"
+      }).`,
+    );
+  }
+  log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
+  await ctx.aws.assertAccount(env, "destroy");
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the Terraform state for");
+  const root = ctx.root("main", env);
+  await withProgress(`Initializing ${root.id}`, root.prepare());
+  const planFile = `${root.workDir}/destroy.tfplan`;
+  log.step("Planning", `destruction of ${env}`);
+  const planned = await root.plan(planFile, { destroy: true });
+  const summary = summarizePlan(await root.showPlan(planFile));
+  log.step("Plan", describeSummary(summary));
+  if (planned === "no-changes") return summary;
+  if (!options.yes) {
+    const ask = options.ask ?? ((q: string) => {
+      if (!Deno.stdin.isTerminal()) {
+        throw new TaskError(`${q} — cannot ask on a non-interactive terminal. Pass --yes --confirm ${env} in CI.`);
+      }
+      return prompt(q);
+    });
+    const typed = ask(`This destroys ${summary.destroy} resources in ${env}. Type "${env}" to confirm:`);
+    if (typed?.trim() !== env) {
+      throw new TaskError(`Destroy of ${env} cancelled: the name did not match; nothing was destroyed.`);
+    }
+  }
+  log.step("Destroying", env);
+  await root.apply(planFile);
+  await Deno.remove(outputsFile(env)).catch(() => {});
+  return summary;
 }

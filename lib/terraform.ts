@@ -58,13 +58,17 @@ export interface RunnerOptions {
   providerMirror?: string | null;
   /** Pass the config's AWS profiles to Terraform (a laptop); false in CI. */
   useProfiles?: boolean;
-  /** Use local state for this root (the backend stack before its bucket exists). */
+  /**
+   * Use local state for this root (the backend stack before its bucket exists): the tree is
+   * copied next to the state with an override that swaps in the local backend, until
+   * {@linkcode TerraformRoot.migrateStateToS3} moves the state into the bucket.
+   */
   localState?: boolean;
   /** `terraform` executable. */
   terraformBin?: string;
   /** How long to wait for the state lock (default: the config's `terraform.lockTimeout`). */
   lockTimeout?: string;
-  /** For `validate` and `terraform test` only: no backend, no workspace, no var file. */
+  /** For `validate` and `terraform test` only: no backend, no var file. */
   checkOnly?: boolean;
 }
 
@@ -176,9 +180,19 @@ export class TerraformRoot {
     return join(this.stateDir, this.checkOnly ? "check" : this.offline ? "offline" : "terraform", this.id);
   }
 
+  /** Whether Terraform runs in a copy of the tree (offline or local-state runs). */
+  get copied(): boolean {
+    return this.localState && !this.checkOnly;
+  }
+
   /** Directory Terraform runs in (`-chdir`). */
   get chdir(): string {
-    return this.offline ? join(this.workDir, "src", this.root) : join(this.repoDir, "terraform", this.root);
+    return this.copied ? join(this.workDir, "src", this.root) : join(this.repoDir, "terraform", this.root);
+  }
+
+  /** The override file of a copied tree. */
+  get overrideFile(): string {
+    return join(this.chdir, "zz_runner_override.tf");
   }
 
   /** The generated var file. */
@@ -263,16 +277,25 @@ export class TerraformRoot {
 
   /** Partial S3 backend configuration (`-backend-config`), or null for local state. */
   backendConfig(): Record<string, string | boolean> | null {
-    if (this.localState || this.checkOnly) return null;
+    return this.localState || this.checkOnly ? null : this.s3BackendConfig();
+  }
+
+  /** The S3 backend configuration of this root, also used to migrate local state into it. */
+  s3BackendConfig(): Record<string, string | boolean> {
     const { names, region } = this.config;
+    // One state key per environment rather than CLI workspaces: with workspaces the S3 backend
+    // lists and reads outside an environment's prefix (the default workspace's key at the bucket
+    // root), which per-environment least privilege must deny. `workspace_key_prefix` is set to the
+    // same prefix so the backend's listing stays inside it too.
+    const prefix = this.env ? names.statePrefix(this.env) : `${this.root}/`;
     const values: Record<string, string | boolean> = {
       bucket: names.stateBucket,
-      key: this.root === "main" ? "terraform.tfstate" : `${this.root}/terraform.tfstate`,
+      key: `${prefix}terraform.tfstate`,
+      workspace_key_prefix: prefix.replace(/\/$/, ""),
       region,
       encrypt: true,
       use_lockfile: true,
     };
-    if (this.env) values.workspace_key_prefix = names.statePrefix(this.env).replace(/\/$/, "");
     const profile = this.profile("operations");
     if (profile) values.profile = profile;
     if (Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL")) values.use_path_style = true;
@@ -294,8 +317,18 @@ export class TerraformRoot {
     return lines.join("\n") + "\n";
   }
 
-  /** The override that makes an offline copy plan without AWS. */
-  offlineOverride(): string {
+  /** The override of a copied tree: local state, and for offline runs no AWS at all. */
+  override(): string {
+    const backend = [
+      "terraform {",
+      `  backend "local" {`,
+      `    path = ${hclString(this.localStatePath)}`,
+      "  }",
+      "}",
+    ];
+    if (!this.offline) {
+      return ["# Written by the runner: local state until it is migrated to S3.", ...backend, ""].join("\n");
+    }
     const skip = [
       "  skip_credentials_validation = true",
       "  skip_requesting_account_id  = true",
@@ -309,16 +342,9 @@ export class TerraformRoot {
     const providers = [null, ...ROOTS[this.root].aliases].map((alias) =>
       [`provider "aws" {`, ...(alias ? [`  alias = ${hclString(alias)}`] : []), ...skip, "}"].join("\n")
     );
-    return [
-      "# Written by the runner's offline mode: local state, no AWS calls.",
-      "terraform {",
-      `  backend "local" {`,
-      `    path = ${hclString(this.localStatePath)}`,
-      "  }",
-      "}",
-      ...providers,
-      "",
-    ].join("\n");
+    return ["# Written by the runner's offline mode: local state, no AWS calls.", ...backend, ...providers, ""].join(
+      "\n",
+    );
   }
 
   /** Environment of every terraform child process. */
@@ -350,11 +376,22 @@ export class TerraformRoot {
 
   private async terraformOk(args: string[], what: string, options: RunOptions = {}): Promise<RunResult> {
     const result = await this.terraform(args, { captureStderr: true, ...options });
-    if (result.code !== 0) {
-      const detail = lastError(result.stderr);
-      throw new TaskError(`terraform ${what} failed in ${this.id}: ${detail}`, { cause: new Error(result.stderr) });
-    }
+    if (result.code !== 0) throw this.failure(what, result.stderr);
     return result;
+  }
+
+  /** The one-line error of a failed terraform command; a held lock names its holder. */
+  failure(what: string, stderr: string): TaskError {
+    const lock = lockHolder(stderr);
+    if (lock) {
+      const tf = `deno task tf ${this.root}${this.env ? ` ${this.env}` : ""}`;
+      return new TaskError(
+        `The state of ${this.id} is locked by ${lock.who} (${lock.operation} since ${lock.created}, lock ID ${lock.id}); waited ${this.lockTimeout}. ` +
+          `Re-run when that run has finished; if it died, release the lock with: ${tf} -- force-unlock -force ${lock.id}`,
+        { cause: new Error(stderr) },
+      );
+    }
+    return new TaskError(`terraform ${what} failed in ${this.id}: ${lastError(stderr)}`, { cause: new Error(stderr) });
   }
 
   /** Fingerprint of what `init` depends on: backend config, CLI config, provider and module requirements. */
@@ -375,20 +412,20 @@ export class TerraformRoot {
     return await sha256(JSON.stringify({
       backend: this.backendConfig(),
       cli: this.cliConfig(),
-      override: this.offline ? this.offlineOverride() : null,
+      override: this.copied ? this.override() : null,
       requirements: requirements.sort(),
     }));
   }
 
   /**
    * Writes the var file, backend and CLI config, runs `init` if what it
-   * depends on changed, and selects (or creates) the workspace.
+   * depends on changed.
    */
   async prepare(): Promise<void> {
     await Deno.mkdir(this.workDir, { recursive: true });
-    if (this.offline) {
+    if (this.copied) {
       await copyTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
-      await writeIfChanged(join(this.chdir, "zz_offline_override.tf"), this.offlineOverride());
+      await writeIfChanged(this.overrideFile, this.override());
     }
     if (!this.checkOnly) await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");
     await writeIfChanged(join(this.workDir, "cli.tfrc"), this.cliConfig());
@@ -401,7 +438,6 @@ export class TerraformRoot {
     } else {
       log.debug(`${this.id}: init skipped (backend and providers unchanged)`);
     }
-    if (this.env && !this.checkOnly) await this.selectWorkspace(this.env);
   }
 
   /** `terraform init` with the rendered backend configuration. */
@@ -418,12 +454,37 @@ export class TerraformRoot {
     await this.terraformOk(args, "init", { capture: true });
   }
 
-  /** Selects the workspace, creating it when missing (recorded so it is checked once). */
-  async selectWorkspace(name: string): Promise<void> {
-    const marker = join(this.workDir, "workspace");
-    if ((await readText(marker)) === name) return;
-    await this.terraformOk(["workspace", "select", "-or-create=true", name], "workspace select", { capture: true });
-    await Deno.writeTextFile(marker, name);
+  /**
+   * Moves this root's local state into its S3 backend (`init -migrate-state`) and deletes the
+   * local copies, so no state file stays on disk. Safe to re-run: with no local state left
+   * there is nothing to do.
+   */
+  async migrateStateToS3(): Promise<boolean> {
+    if (!this.localState || this.offline) {
+      throw new TaskError(`Only a local-state run of ${this.id} can migrate its state.`);
+    }
+    if ((await readText(this.localStatePath)) === null) return false;
+    log.step("Migrating", `${this.id} state into s3://${this.config.names.stateBucket}`);
+    await Deno.remove(this.overrideFile).catch(() => {});
+    const file = join(this.workDir, "backend.tfbackend");
+    await writeIfChanged(file, renderBackendConfig(this.s3BackendConfig()));
+    await this.terraformOk(
+      [
+        "init",
+        "-input=false",
+        "-migrate-state",
+        "-force-copy",
+        `-lock-timeout=${this.lockTimeout}`,
+        `-backend-config=${file}`,
+      ],
+      "init -migrate-state",
+      { capture: true },
+    );
+    for (const path of [this.localStatePath, `${this.localStatePath}.backup`, join(this.workDir, "init.sha256")]) {
+      await Deno.remove(path).catch(() => {});
+    }
+    await Deno.remove(join(this.workDir, "src"), { recursive: true });
+    return true;
   }
 
   /** `terraform plan` saved to `planFile`; says whether anything would change. */
@@ -447,9 +508,7 @@ export class TerraformRoot {
     });
     if (result.code === 0) return "no-changes";
     if (result.code === 2) return "changes";
-    throw new TaskError(`terraform plan failed in ${this.id}: ${lastError(result.stderr)}`, {
-      cause: new Error(result.stderr),
-    });
+    throw this.failure("plan", result.stderr);
   }
 
   /** The JSON form of a saved plan (`terraform show -json`). */
@@ -483,6 +542,8 @@ export interface PlanJson {
     change: { actions: string[] };
   }[];
   output_changes?: Record<string, { actions: string[] }>;
+  /** Resources changed outside Terraform since the last apply (found by the plan's refresh). */
+  resource_drift?: { address: string; change: { actions: string[] } }[];
 }
 
 /** Counts of a plan, with replacements and deletions called out. */
@@ -492,11 +553,20 @@ export interface PlanSummary {
   destroy: number;
   replace: string[];
   delete: string[];
+  /** Resources that drifted from the state (changed outside Terraform). */
+  drifted: string[];
 }
 
 /** Summarises a JSON plan the way `terraform plan` counts. */
 export function summarizePlan(plan: PlanJson): PlanSummary {
-  const summary: PlanSummary = { add: 0, change: 0, destroy: 0, replace: [], delete: [] };
+  const summary: PlanSummary = {
+    add: 0,
+    change: 0,
+    destroy: 0,
+    replace: [],
+    delete: [],
+    drifted: (plan.resource_drift ?? []).map((d) => d.address),
+  };
   for (const { address, change } of plan.resource_changes ?? []) {
     const actions = change.actions;
     if (actions.includes("create")) summary.add++;
@@ -506,6 +576,13 @@ export function summarizePlan(plan: PlanJson): PlanSummary {
     else if (actions.includes("delete")) summary.delete.push(address);
   }
   return summary;
+}
+
+/** Who holds the state lock, from Terraform's "Error acquiring the state lock" output. */
+export function lockHolder(stderr: string): { id: string; who: string; operation: string; created: string } | null {
+  if (!stderr.includes("Error acquiring the state lock")) return null;
+  const field = (name: string) => new RegExp(`^[│\\s]*${name}:\\s*(.*?)\\s*$`, "m").exec(stderr)?.[1] ?? "unknown";
+  return { id: field("ID"), who: field("Who"), operation: field("Operation"), created: field("Created") };
 }
 
 /** The most useful line of Terraform's error output. */

@@ -40,15 +40,15 @@ Deno.test("operations variables carry exact OIDC subjects per environment", () =
   assert.deepEqual(vars.environments.staging.plan_subjects, ["repo:example-org/mlops-template:pull_request"]);
 });
 
-Deno.test("backend config: per-environment workspace prefix, native locking, profile on a laptop", () => {
+Deno.test("backend config: one state key per environment inside its prefix, native locking, profile on a laptop", () => {
   const main = new TerraformRoot(config, "main", "prod", { repoDir: REPO, useProfiles: true }).backendConfig();
   assert.deepEqual(main, {
     bucket: "mlops-tfstate-111111111111",
-    key: "terraform.tfstate",
+    key: "main/prod/terraform.tfstate",
+    workspace_key_prefix: "main/prod",
     region: "eu-west-1",
     encrypt: true,
     use_lockfile: true,
-    workspace_key_prefix: "main/prod",
     profile: "mlops-operations",
   });
   const ops = new TerraformRoot(config, "operations", null, { repoDir: REPO }).backendConfig();
@@ -60,7 +60,7 @@ Deno.test("backend config: per-environment workspace prefix, native locking, pro
 
 Deno.test("offline override swaps in local state and skip flags for every provider alias", () => {
   const root = new TerraformRoot(config, "operations", null, { repoDir: REPO, offline: true, stateDir: "/tmp/x" });
-  const text = root.offlineOverride();
+  const text = root.override();
   assert.match(text, /backend "local" \{\n {4}path = "\/tmp\/x\/offline\/operations\/terraform.tfstate"/);
   assert.equal(text.match(/skip_requesting_account_id {2}= true/g)?.length, 4, "default + dev, staging, prod");
   for (const alias of ["dev", "staging", "prod"]) assert.match(text, new RegExp(`alias = "${alias}"`));
@@ -95,8 +95,16 @@ Deno.test("summarizePlan counts like terraform and calls out replacements and de
       { address: "a.swap", change: { actions: ["delete", "create"] } },
       { address: "a.gone", change: { actions: ["delete"] } },
     ],
+    resource_drift: [{ address: "a.edit", change: { actions: ["update"] } }],
   });
-  assert.deepEqual(summary, { add: 2, change: 1, destroy: 2, replace: ["a.swap"], delete: ["a.gone"] });
+  assert.deepEqual(summary, {
+    add: 2,
+    change: 1,
+    destroy: 2,
+    replace: ["a.swap"],
+    delete: ["a.gone"],
+    drifted: ["a.edit"],
+  });
 });
 
 Deno.test("lastError picks Terraform's error summary out of the box drawing", () => {
@@ -109,4 +117,32 @@ Deno.test("tf passes the var file only to commands that take one", () => {
   assert.equal(takesVarFile(["apply"]), true);
   assert.equal(takesVarFile(["apply", "saved.tfplan"]), false);
   assert.equal(takesVarFile(["state", "list"]), false);
+});
+
+Deno.test("a held state lock is reported with its holder and how to release it", () => {
+  const stderr = [
+    "╷",
+    "│ Error: Error acquiring the state lock",
+    "│ ",
+    "│ Error message: operation error S3: PutObject, https response error StatusCode: 412",
+    "│ Lock Info:",
+    "│   ID:        0b5e6e1c-1111-2222-3333-444455556666",
+    "│   Path:      mlops-tfstate-111111111111/main/dev/terraform.tfstate",
+    "│   Operation: OperationTypeApply",
+    "│   Who:       alice@laptop",
+    "│   Version:   1.11.4",
+    "│   Created:   2026-11-26 09:00:00.000000000 +0000 UTC",
+    "╵",
+  ].join("\n");
+  const root = new TerraformRoot(config, "main", "dev", { repoDir: REPO, lockTimeout: "30s" });
+  assert.equal(
+    root.failure("plan", stderr).message,
+    "The state of main-dev is locked by alice@laptop (OperationTypeApply since 2026-11-26 09:00:00.000000000 +0000 UTC, " +
+      "lock ID 0b5e6e1c-1111-2222-3333-444455556666); waited 30s. Re-run when that run has finished; if it died, " +
+      "release the lock with: deno task tf main dev -- force-unlock -force 0b5e6e1c-1111-2222-3333-444455556666",
+  );
+  assert.match(
+    root.failure("plan", "│ Error: Invalid value\n│ \n│ bad thing").message,
+    /^terraform plan failed in main-dev: Invalid value bad thing$/,
+  );
 });

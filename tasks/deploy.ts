@@ -1,36 +1,60 @@
 /**
  * deno task deploy <env> — plan, confirm and apply one environment's
- * infrastructure (the `main` Terraform root in the env's workspace).
+ * infrastructure (the `main` Terraform root, with the env's own state key).
  *
  * Steps: account guard (STS) → init with the generated backend config →
- * workspace select-or-create → plan saved to a file → summary → confirm
+ * plan saved to a file → summary → confirm
  * (a TTY prompt, or --yes) → apply exactly that plan → outputs.
+ *
+ * `--all --plan` plans every environment in parallel and prints one drift
+ * table; its exit code (3) tells a scheduled job that something is pending.
  *
  * Example:
  *   deno task deploy dev --plan --offline
+ *   deno task deploy --all --plan
  */
-import { defineTask, ExitCode } from "../lib/cli.ts";
+import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
 import { ENVIRONMENTS } from "../lib/config.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
   name: "deploy",
   summary: "Plan, confirm and apply one environment's infrastructure.",
-  usage: "deno task deploy <env> [--plan] [--yes] [--offline] [--json]",
+  usage: "deno task deploy <env> [--plan] [--yes] [--offline] [--json] | deno task deploy --all --plan",
   description:
     "Exit codes: 0 applied or nothing to do; 3 with --plan when changes are pending; 1 failure; 2 usage; 130 interrupted.",
-  positionals: [{ name: "env", description: "Environment to deploy", choices: ENVIRONMENTS, required: true }],
+  positionals: [{ name: "env", description: "Environment to deploy (or --all)", choices: ENVIRONMENTS }],
   options: {
     plan: { type: "boolean", description: "Stop after the plan summary; change nothing." },
+    all: { type: "boolean", description: "With --plan: plan every environment and print a drift table." },
     yes: { type: "boolean", short: "y", description: "Apply without asking (CI)." },
     json: { type: "boolean", description: "Print the plan summary and outputs as JSON on stdout." },
     ...TERRAFORM_OPTIONS,
   },
-  examples: ["deno task deploy dev --plan --offline", "deno task deploy staging --yes"],
+  examples: [
+    "deno task deploy dev --plan --offline",
+    "deno task deploy staging --yes",
+    "deno task deploy --all --plan",
+  ],
   async run({ options, positionals }) {
+    if (options.all && positionals.env) throw new UsageError(`Give an environment or --all, not both`);
+    if (options.all && !options.plan) {
+      throw new UsageError(`--all only plans: add --plan (deploy environments one at a time)`);
+    }
+    if (!options.all && !positionals.env) {
+      throw new UsageError(
+        `Missing <env> for "deno task deploy"; one of: ${ENVIRONMENTS.join(", ")} (or --all --plan)`,
+      );
+    }
     const { loadContext } = await import("../lib/context.ts");
-    const { deploy } = await import("../lib/deploy.ts");
+    const { deploy, describeDrift, planAll } = await import("../lib/deploy.ts");
     const ctx = await loadContext(options);
+    if (options.all) {
+      const rows = await planAll(ctx);
+      if (options.json) console.log(JSON.stringify(rows, null, 2));
+      console.error(`\n${describeDrift(rows)}`);
+      return rows.some((r) => r.pending) ? ExitCode.changes : ExitCode.ok;
+    }
     const env = positionals.env as typeof ENVIRONMENTS[number];
     const result = await deploy(ctx, env, { planOnly: options.plan, yes: options.yes });
     if (options.json) console.log(JSON.stringify(result, null, 2));

@@ -1,28 +1,40 @@
 /**
  * deno task destroy <env> — destroy one environment's infrastructure, guarded
- * like deploy. Asks for the environment name to be typed (or --yes --confirm
- * <env> in CI). The backend and operations stacks cannot be destroyed here.
+ * like deploy, after the environment name is typed (or --yes --confirm <env>
+ * in CI). The backend and operations stacks are never destroyed by this task.
  *
  * Example:
  *   deno task destroy dev
+ *   deno task destroy dev --yes --confirm dev
  */
-import { defineTask, notBuiltYet } from "../lib/cli.ts";
-import { ENVIRONMENTS } from "../lib/config.ts";
+import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
+import { ENVIRONMENTS, isEnvironment } from "../lib/config.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
   name: "destroy",
   summary: "Destroy one environment's infrastructure (asks for the environment name).",
   usage: "deno task destroy <env> [--yes --confirm <env>]",
-  positionals: [{ name: "env", description: "Environment to destroy", choices: ENVIRONMENTS, required: true }],
+  positionals: [{ name: "env", description: `Environment to destroy (${ENVIRONMENTS.join(", ")})`, required: true }],
   options: {
     yes: { type: "boolean", short: "y", description: "Do not prompt; requires --confirm <env>." },
     confirm: { type: "string", value: "ENV", description: "The environment name, typed out (with --yes)." },
     ...TERRAFORM_OPTIONS,
   },
   examples: ["deno task destroy dev", "deno task destroy dev --yes --confirm dev"],
-  run() {
-    notBuiltYet("deno task destroy", "issue #4");
+  async run({ options, positionals }) {
+    const env = positionals.env!;
+    if (env === "backend" || env === "operations") {
+      throw new UsageError(
+        `The ${env} stack is shared by every environment and is not destroyed by this task; if you really mean it, use: deno task tf ${env} -- destroy`,
+      );
+    }
+    if (!isEnvironment(env)) throw new UsageError(`Unknown env "${env}"; valid choices: ${ENVIRONMENTS.join(", ")}`);
+    const { loadContext } = await import("../lib/context.ts");
+    const { destroy } = await import("../lib/deploy.ts");
+    const ctx = await loadContext(options);
+    await destroy(ctx, env, { yes: options.yes, confirmName: options.confirm });
+    return ExitCode.ok;
   },
 });
 

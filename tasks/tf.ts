@@ -1,7 +1,7 @@
 /**
  * deno task tf <root> [env] -- <terraform args> — the power-user escape
  * hatch: runs any terraform command in the root's directory with the
- * generated backend config, CLI config, workspace and (where the command
+ * generated backend config, CLI config and (where the command
  * takes one) var file.
  *
  * Example:
@@ -24,7 +24,7 @@ export function takesVarFile(args: string[]): boolean {
 
 export const task = defineTask({
   name: "tf",
-  summary: "Run any terraform command in a root, with the generated backend, workspace and var file.",
+  summary: "Run any terraform command in a root, with the generated backend and var file.",
   usage: "deno task tf <root> [env] [--offline] -- <terraform args>",
   positionals: [
     { name: "root", description: "Terraform root", choices: ROOT_CHOICES, required: true },

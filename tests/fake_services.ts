@@ -175,6 +175,15 @@ interface S3Object {
 export class FakeS3 {
   /** Objects by `bucket/key`. */
   readonly objects = new Map<string, S3Object>();
+  /**
+   * Access policy: return false to answer 403 AccessDenied. `key` is empty for
+   * bucket-level requests (listing), whose `prefix` is then given.
+   */
+  allow: (
+    request: { accessKeyId: string; method: string; bucket: string; key: string; prefix: string | null },
+  ) => boolean = () => true;
+  /** Milliseconds to hold every response (to widen race windows in tests). */
+  delayMs = 0;
 
   constructor(readonly aws: FakeAws) {
     aws.handle("s3", (r) => this.#handle(r));
@@ -194,9 +203,17 @@ export class FakeS3 {
       .sort();
   }
 
-  #handle(request: FakeRequest): Response {
+  async #handle(request: FakeRequest): Promise<Response> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const [, bucket, ...rest] = request.url.pathname.split("/");
     const key = decodeURIComponent(rest.join("/"));
+    const prefix = key ? null : request.url.searchParams.get("prefix") ?? "";
+    if (!this.allow({ accessKeyId: request.accessKeyId, method: request.method, bucket, key, prefix })) {
+      return new Response(`<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`, {
+        status: 403,
+        headers: { "content-type": "application/xml" },
+      });
+    }
     const id = `${bucket}/${key}`;
     const missing = () =>
       new Response(`<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`, {

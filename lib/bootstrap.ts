@@ -1,0 +1,225 @@
+/**
+ * From empty accounts to ready, safe to re-run: every step looks at where
+ * the accounts actually are, then acts only if necessary.
+ *
+ * 1. Preflight: Terraform, the config, and the STS identity of all four
+ *    accounts, every problem listed at once.
+ * 2. Backend: the state bucket, applied with local state, which is then
+ *    migrated into the bucket it created (no state file stays on disk).
+ * 3. Operations: registry, GitHub OIDC providers and CI roles in all accounts.
+ * 4. Environments: each environment's state backend initialised (and checked).
+ * 5. What to put in the GitHub repository.
+ *
+ * @example
+ * ```ts
+ * import { loadContext } from "./context.ts";
+ * import { bootstrap } from "./bootstrap.ts";
+ * const ctx = await loadContext({ config: "mlops.config.json", offline: true });
+ * const report = await bootstrap(ctx, { planOnly: true, yes: false });
+ * ```
+ * @module
+ */
+import { TaskError } from "./cli.ts";
+import { type AccountName, ENVIRONMENTS } from "./config.ts";
+import type { TaskContext } from "./context.ts";
+import { describeSummary } from "./deploy.ts";
+import { compareVersions } from "./doctor.ts";
+import { log, table } from "./log.ts";
+import { run } from "./process.ts";
+import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
+
+/** Where the backend stack's state is. */
+export type BackendState = "in-bucket" | "local" | "none";
+
+/** What one bootstrap step did (or would do with `--plan`). */
+export interface StepReport {
+  step: string;
+  status: "no changes" | "applied" | "would change" | "migrated" | "ready" | "skipped";
+  summary: PlanSummary | null;
+}
+
+/** Options of {@linkcode bootstrap}. */
+export interface BootstrapOptions {
+  planOnly: boolean;
+  yes: boolean;
+  confirm?: (question: string) => boolean;
+}
+
+/** The outcome of a bootstrap run. */
+export interface BootstrapReport {
+  steps: StepReport[];
+  /** Operations outputs once applied (role ARNs for GitHub), else null. */
+  outputs: Record<string, unknown> | null;
+  changed: boolean;
+}
+
+/** Runs every preflight check and throws one error listing all problems. */
+export async function preflight(ctx: TaskContext): Promise<void> {
+  const problems: string[] = [];
+  const version = await run(["terraform", "version", "-json"], { capture: true, captureStderr: true }).catch(() =>
+    null
+  );
+  const found = version?.code === 0
+    ? (JSON.parse(version.stdout) as { terraform_version: string }).terraform_version
+    : null;
+  if (!found) problems.push("terraform is not installed (need ≥ 1.10)");
+  else if (compareVersions(found, "1.10.0") < 0) {
+    problems.push(`terraform ${found} is older than 1.10 (S3-native locking)`);
+  }
+  if (!ctx.offline) {
+    const accounts: AccountName[] = ["operations", ...ENVIRONMENTS];
+    const results = await Promise.allSettled(accounts.map((a) => ctx.aws.assertAccount(a, "bootstrap")));
+    results.forEach((r) => r.status === "rejected" && problems.push((r.reason as Error).message));
+  }
+  if (problems.length === 1) throw new TaskError(`Bootstrap preflight failed: ${problems[0]}`);
+  if (problems.length > 1) {
+    throw new TaskError(
+      `Bootstrap preflight found ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+}
+
+/** Finds the backend stack's state: in its bucket, still local (migration pending), or nowhere yet. */
+export async function locateBackendState(ctx: TaskContext, local: TerraformRoot): Promise<BackendState> {
+  const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  const endpoint = Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
+  const s3 = new S3Client({ ...(await ctx.aws.clientConfig("operations")), forcePathStyle: endpoint });
+  const key = String(local.s3BackendConfig().key);
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: ctx.config.names.stateBucket, Key: key }));
+    return "in-bucket";
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== 404) {
+      throw new TaskError(
+        `Cannot check s3://${ctx.config.names.stateBucket}/${key}: ${
+          (error as Error).message || `HTTP ${status}`
+        }. Check the operations credentials.`,
+        { cause: error },
+      );
+    }
+  } finally {
+    s3.destroy();
+  }
+  return (await Deno.stat(local.localStatePath).then(() => true, () => false)) ? "local" : "none";
+}
+
+function promptConfirm(question: string): boolean {
+  if (!Deno.stdin.isTerminal()) {
+    throw new TaskError(`${question} — cannot ask on a non-interactive terminal. Pass --yes to apply.`);
+  }
+  return confirm(question);
+}
+
+/** Plans a root and applies it when it has changes and the user agrees. */
+async function planApply(
+  root: TerraformRoot,
+  step: string,
+  options: BootstrapOptions,
+): Promise<StepReport> {
+  await root.prepare();
+  const planFile = `${root.workDir}/bootstrap.tfplan`;
+  const result = await root.plan(planFile, { quiet: true });
+  const summary = summarizePlan(await root.showPlan(planFile));
+  if (result === "no-changes") return { step, status: "no changes", summary };
+  log.step("Plan", `${step}: ${describeSummary(summary)}`);
+  if (options.planOnly || root.offline) return { step, status: "would change", summary };
+  const ask = options.confirm ?? promptConfirm;
+  if (!options.yes && !ask(`Apply these changes to ${step}?`)) {
+    throw new TaskError(`Bootstrap stopped before applying ${step}; nothing was applied there. Re-run to continue.`);
+  }
+  log.step("Applying", step);
+  await root.apply(planFile);
+  return { step, status: "applied", summary };
+}
+
+/** Bootstraps the accounts (or, with `planOnly`/offline, shows what it would do). */
+export async function bootstrap(ctx: TaskContext, options: BootstrapOptions): Promise<BootstrapReport> {
+  log.step(
+    "Checking",
+    ctx.offline ? "tools (offline: no AWS identities)" : "tools and the identity of all four accounts",
+  );
+  await preflight(ctx);
+  const planOnly = options.planOnly || ctx.offline;
+  const steps: StepReport[] = [];
+
+  if (planOnly) {
+    // Independent roots plan in parallel: separate data dirs, separate (local or remote) state.
+    const backendState = ctx.offline
+      ? "none"
+      : await locateBackendState(ctx, ctx.root("backend", null, { localState: true }));
+    const backend = ctx.root("backend", null, { localState: backendState !== "in-bucket" });
+    log.step("Planning", "backend and operations");
+    steps.push(
+      ...await Promise.all([
+        planApply(backend, "backend", { ...options, planOnly: true }),
+        // Before the bucket exists the operations stack has no remote state to read: plan it from empty.
+        planApply(ctx.root("operations", null, { localState: backendState !== "in-bucket" }), "operations", {
+          ...options,
+          planOnly: true,
+        }),
+      ]),
+    );
+    if (backendState === "local") steps.push({ step: "backend state", status: "would change", summary: null });
+    steps.push({ step: "environments", status: ctx.offline ? "skipped" : "ready", summary: null });
+    return { steps, outputs: null, changed: steps.some((s) => s.status === "would change") };
+  }
+
+  // 2. Backend: local state until the bucket exists, then migrated into it.
+  const local = ctx.root("backend", null, { localState: true });
+  const where = await locateBackendState(ctx, local);
+  log.step(
+    "Backend",
+    `state is ${
+      where === "in-bucket" ? "in its bucket" : where === "local" ? "local (migration pending)" : "not created yet"
+    }`,
+  );
+  if (where === "in-bucket") {
+    steps.push(await planApply(ctx.root("backend"), "backend", options));
+  } else {
+    steps.push(await planApply(local, "backend", options));
+    await local.migrateStateToS3();
+    steps.push({ step: "backend state", status: "migrated", summary: null });
+  }
+
+  // 3. Operations.
+  const operations = ctx.root("operations");
+  steps.push(await planApply(operations, "operations", options));
+
+  // 4. Environments: each one's backend initialised with its own state key (checks access too).
+  for (const env of ENVIRONMENTS) {
+    log.step("Preparing", `state backend of ${env}`);
+    await ctx.root("main", env).prepare();
+  }
+  steps.push({ step: "environments", status: "ready", summary: null });
+  const outputs = await operations.outputs();
+  return { steps, outputs, changed: steps.some((s) => s.status === "applied" || s.status === "migrated") };
+}
+
+/** Human summary of a bootstrap run, with what to set in GitHub. */
+export function describeBootstrap(report: BootstrapReport, planOnly: boolean): string {
+  const rows = report.steps.map((
+    s,
+  ) => [s.step, s.status, s.summary ? `${s.summary.add}/${s.summary.change}/${s.summary.destroy}` : ""]);
+  const lines = [table(["step", "status", "add/change/destroy"], rows), ""];
+  if (!report.changed) {
+    lines.push(planOnly ? "Nothing to change: already bootstrapped." : "No changes: already bootstrapped.");
+  } else if (planOnly) lines.push("Run `deno task bootstrap` (without --plan) to apply.");
+  const outputs = report.outputs as
+    | { build_role_arn?: string; deploy_role_arns?: Record<string, string>; plan_role_arns?: Record<string, string> }
+    | null;
+  if (outputs?.build_role_arn) {
+    lines.push("", "Set these GitHub repository variables (Settings → Secrets and variables → Actions → Variables):");
+    lines.push(`  MLOPS_BUILD_ROLE_ARN=${outputs.build_role_arn}`);
+    for (const env of ENVIRONMENTS) {
+      if (outputs.deploy_role_arns?.[env]) {
+        lines.push(`  MLOPS_${env.toUpperCase()}_DEPLOY_ROLE_ARN=${outputs.deploy_role_arns[env]}`);
+      }
+      if (outputs.plan_role_arns?.[env]) {
+        lines.push(`  MLOPS_${env.toUpperCase()}_PLAN_ROLE_ARN=${outputs.plan_role_arns[env]}`);
+      }
+    }
+    lines.push("Then create the GitHub environment `prod` with required reviewers, and deploy: deno task deploy dev");
+  }
+  return lines.join("\n");
+}
