@@ -1,7 +1,8 @@
 /**
- * Benchmarks behind `deno task bench`. Each figure is a ratio of two
- * commands measured alternately in the same run (median of N samples after a
- * warm-up), so machine noise affects both sides alike.
+ * Benchmarks behind `deno task bench`. Ratio figures time two commands
+ * alternately in the same run (median of N samples after a warm-up), so
+ * machine noise affects both sides alike; the few absolute targets (the local
+ * pipeline run, definition generation) are reported with what dominates them.
  *
  * @example
  * ```ts
@@ -13,16 +14,17 @@
 import { TaskError } from "./cli.ts";
 import { loadContext } from "./context.ts";
 import { log, table } from "./log.ts";
+import { buildDefinition, canonicalJson, offlineInputs } from "./pipeline/definition.ts";
+import type { TerraformRoot } from "./terraform.ts";
 
-/** One measured ratio and its target. */
+/** One measured figure and its target. */
 export interface Figure {
   name: string;
-  /** Median seconds of the measured command. */
-  seconds: number;
-  /** Median seconds of the baseline it is compared with. */
-  baselineSeconds: number;
-  ratio: number;
+  /** The measured value: a ratio (`×`), seconds (`s`) or milliseconds (`ms`). */
+  value: number;
+  unit: "×" | "s" | "ms";
   target: number;
+  /** What was compared, or what dominates. */
   note: string;
 }
 
@@ -35,33 +37,23 @@ export function median(values: number[]): number {
 
 interface Command {
   argv: string[];
-  cwd?: string;
   env?: Record<string, string>;
 }
 
 async function timeOnce(command: Command): Promise<number> {
   const [cmd, ...args] = command.argv;
   const started = performance.now();
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd: command.cwd,
-    env: command.env,
-    stdout: "null",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+  const out = await new Deno.Command(cmd, { args, env: command.env, stdout: "null", stderr: "piped", stdin: "null" })
+    .output();
   const seconds = (performance.now() - started) / 1000;
   if (out.code !== 0 && out.code !== 3) {
-    throw new TaskError(
-      `Benchmark command failed (exit ${out.code}): ${command.argv.join(" ")}: ${
-        new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)
-      }`,
-    );
+    const last = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    throw new TaskError(`Benchmark command failed (exit ${out.code}): ${command.argv.join(" ")}: ${last}`);
   }
   return seconds;
 }
 
-/** Times `subject` and `baseline` alternately `runs` times after one warm-up each. */
+/** Times `subject` and `baseline` alternately `runs` times after one warm-up each; returns both medians. */
 async function compare(subject: Command, baseline: Command, runs: number): Promise<[number, number]> {
   await timeOnce(subject);
   await timeOnce(baseline);
@@ -74,73 +66,101 @@ async function compare(subject: Command, baseline: Command, runs: number): Promi
   return [median(a), median(b)];
 }
 
+function ratio(name: string, [subject, baseline]: [number, number], target: number, versus: string): Figure {
+  return {
+    name,
+    value: subject / baseline,
+    unit: "×",
+    target,
+    note: `${subject.toFixed(3)} s vs ${baseline.toFixed(3)} s ${versus}`,
+  };
+}
+
+const deno = Deno.execPath();
+const task = (...args: string[]): Command => ({ argv: [deno, "task", "--quiet", ...args] });
+
 async function helpFigures(runs: number): Promise<Figure[]> {
-  const deno = Deno.execPath();
   const empty = await Deno.makeTempFile({ suffix: ".ts" });
-  await Deno.writeTextFile(empty, "");
   const tasks = Object.keys((JSON.parse(await Deno.readTextFile("deno.json")) as { tasks: object }).tasks);
   const figures: Figure[] = [];
   for (const name of tasks) {
-    const [seconds, baseline] = await compare(
-      { argv: [deno, "task", "--quiet", name, "--help"] },
-      { argv: [deno, "run", empty] },
-      runs,
-    );
-    figures.push({
-      name: `deno task ${name} --help`,
-      seconds,
-      baselineSeconds: baseline,
-      ratio: seconds / baseline,
-      target: 3,
-      note: "vs deno run of an empty script",
-    });
+    const times = await compare(task(name, "--help"), { argv: [deno, "run", empty] }, runs);
+    figures.push(ratio(`deno task ${name} --help`, times, 3, "(deno run of an empty script)"));
   }
   await Deno.remove(empty);
   return figures;
 }
 
+/** The raw terraform commands the runner issues for a warm plan: plan, then show -json. */
+function rawPlan(root: TerraformRoot): string {
+  const entries = Object.entries(root.childEnv());
+  const env = [
+    ...entries.filter(([, v]) => v === undefined).map(([k]) => `-u ${k}`),
+    ...entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}='${v}'`),
+  ].join(" ");
+  const plan = `${root.workDir}/bench.tfplan`;
+  return [
+    `env ${env} terraform -chdir=${root.chdir} plan -input=false -detailed-exitcode -var-file=${root.varFile} -out=${plan} -lock-timeout=${root.lockTimeout} >/dev/null; [ $? -ne 1 ]`,
+    `env ${env} terraform -chdir=${root.chdir} show -json ${plan} >/dev/null`,
+  ].join(" && ");
+}
+
 async function runnerFigure(runs: number, config: string): Promise<Figure> {
-  const deno = Deno.execPath();
   const ctx = await loadContext({ config, offline: true });
-  const root = ctx.root("main", "dev");
-  // Warm: the runner inits once; both sides then plan.
-  const task = { argv: [deno, "task", "--quiet", "deploy", "dev", "--plan", "--offline", "--config", config] };
-  await timeOnce(task);
-  const raw = {
-    argv: [
-      "terraform",
-      `-chdir=${root.chdir}`,
-      "plan",
-      "-input=false",
-      "-detailed-exitcode",
-      `-var-file=${root.varFile}`,
-      `-out=${root.workDir}/bench.tfplan`,
-      `-lock-timeout=${root.lockTimeout}`,
-    ],
-    env: Object.fromEntries(
-      Object.entries({ ...Deno.env.toObject(), ...root.childEnv() }).filter((e): e is [string, string] =>
-        e[1] !== undefined
-      ),
-    ),
+  const subject = task("deploy", "dev", "--plan", "--offline", "--config", config);
+  await timeOnce(subject); // init once, outside the measurement
+  const times = await compare(subject, { argv: ["bash", "-c", rawPlan(ctx.root("main", "dev"))] }, runs);
+  return ratio("deploy dev --plan --offline", times, 1.05, "(the same terraform plan + show run directly)");
+}
+
+async function bootstrapFigure(runs: number, config: string): Promise<Figure> {
+  const ctx = await loadContext({ config, offline: true });
+  const subject = task("bootstrap", "--plan", "--offline", "--config", config);
+  await timeOnce(subject);
+  const roots = [ctx.root("backend"), ctx.root("operations")];
+  const sum = roots.map(rawPlan).join(" && ");
+  const times = await compare(subject, { argv: ["bash", "-c", sum] }, runs);
+  return ratio(
+    "bootstrap --plan --offline (re-run)",
+    times,
+    1.1,
+    "(the sum of its terraform plans run one after another)",
+  );
+}
+
+async function pipelineFigures(config: string): Promise<Figure[]> {
+  const ctx = await loadContext({ config, offline: true });
+  const timings: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now();
+    canonicalJson(buildDefinition(offlineInputs(ctx.config, "dev")));
+    timings.push(performance.now() - started);
+  }
+  const definition: Figure = {
+    name: "pipeline definition generation",
+    value: median(timings),
+    unit: "ms",
+    target: 50,
+    note: `median of 50; first call ${timings[0].toFixed(1)} ms`,
   };
-  const showRaw = {
-    argv: ["terraform", `-chdir=${root.chdir}`, "show", "-json", `${root.workDir}/bench.tfplan`],
-    env: raw.env,
-  };
-  // The runner's deploy --plan runs plan + show -json; the raw side runs the same two commands.
-  const rawBoth = {
-    argv: ["bash", "-c", `"$@" && ${showRaw.argv.map((a) => `'${a}'`).join(" ")} >/dev/null`, "_", ...raw.argv],
-    env: raw.env,
-  };
-  const [seconds, baseline] = await compare(task, rawBoth, runs);
-  return {
-    name: "deploy dev --plan --offline",
-    seconds,
-    baselineSeconds: baseline,
-    ratio: seconds / baseline,
-    target: 1.05,
-    note: "vs terraform plan + show -json run directly",
-  };
+  await timeOnce(task("pipeline", "local", "--config", config)); // venv ready, caches warm
+  const started = performance.now();
+  const out = await new Deno.Command(deno, {
+    args: ["task", "--quiet", "pipeline", "local", "--json", "--config", config],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  const result = JSON.parse(new TextDecoder().decode(out.stdout)) as { steps: { name: string; seconds: number }[] };
+  const steps = result.steps.map((s) => `${s.name} ${s.seconds.toFixed(1)} s`).join(", ");
+  const inSteps = result.steps.reduce((n, s) => n + s.seconds, 0);
+  return [definition, {
+    name: "pipeline local (sample, end to end)",
+    value: seconds,
+    unit: "s",
+    target: 20,
+    note: `${steps}; ${(seconds - inSteps).toFixed(1)} s outside steps (Deno start, data sync)`,
+  }];
 }
 
 /** Runs the selected benchmarks and prints a table. */
@@ -149,22 +169,30 @@ export async function runBenchmarks(options: { runs: number; only: string[]; con
     throw new TaskError(`Invalid --runs "${options.runs}": give a positive integer.`);
   }
   const figures: Figure[] = [];
-  if (options.only.includes("help")) {
+  const selected = (name: string) => options.only.includes(name);
+  if (selected("help")) {
     log.step("Measuring", `--help of every task (${options.runs} runs each)`);
     figures.push(...await helpFigures(options.runs));
   }
-  if (options.only.includes("runner")) {
+  if (selected("runner")) {
     log.step("Measuring", `runner overhead on an offline plan (${options.runs} runs)`);
     figures.push(await runnerFigure(options.runs, options.config));
   }
+  if (selected("bootstrap")) {
+    log.step("Measuring", `an idempotent offline bootstrap plan (${options.runs} runs)`);
+    figures.push(await bootstrapFigure(options.runs, options.config));
+  }
+  if (selected("pipeline")) {
+    log.step("Measuring", "definition generation and a local pipeline run");
+    figures.push(...await pipelineFigures(options.config));
+  }
   console.error(table(
-    ["benchmark", "median s", "baseline s", "ratio", "target", "baseline"],
+    ["benchmark", "measured", "target", "", "detail"],
     figures.map((f) => [
       f.name,
-      f.seconds.toFixed(3),
-      f.baselineSeconds.toFixed(3),
-      `${f.ratio.toFixed(2)}×`,
-      `≤ ${f.target}×${f.ratio <= f.target ? "" : "  MISSED"}`,
+      `${f.value.toFixed(f.unit === "×" ? 2 : 1)}${f.unit === "×" ? "×" : ` ${f.unit}`}`,
+      `≤ ${f.target}${f.unit === "×" ? "×" : ` ${f.unit}`}`,
+      f.value <= f.target ? "ok" : "MISSED",
       f.note,
     ]),
   ));

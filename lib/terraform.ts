@@ -88,7 +88,8 @@ function join(...parts: string[]): string {
 }
 
 function absolute(path: string): string {
-  return path.startsWith("/") ? path : join(Deno.cwd(), path);
+  if (path.startsWith("/")) return path;
+  return path === "." ? Deno.cwd() : join(Deno.cwd(), path.replace(/^\.\//, ""));
 }
 
 async function sha256(text: string): Promise<string> {
@@ -446,6 +447,8 @@ export class TerraformRoot {
     const backend = this.backendConfig();
     const args = ["init", "-input=false", `-lock-timeout=${this.lockTimeout}`, ...extra];
     if (this.checkOnly) args.push("-backend=false");
+    // Offline state is scratch: a moved checkout may re-point it without migrating anything.
+    if (this.offline) args.push("-reconfigure");
     if (backend) {
       const file = join(this.workDir, "backend.tfbackend");
       await writeIfChanged(file, renderBackendConfig(backend));
