@@ -1,7 +1,7 @@
 /**
- * Fake SageMaker (the pipeline operations the tasks use) and fake S3
- * (path-style objects, conditional PUT for Terraform's lock files), plugged
- * into {@linkcode FakeAws}.
+ * Fake SageMaker (the pipeline operations the tasks use), fake S3
+ * (path-style objects, conditional PUT for Terraform's lock files) and fake
+ * ECR (image lookups and registry logins), plugged into {@linkcode FakeAws}.
  *
  * @example
  * ```ts
@@ -275,5 +275,154 @@ export class FakeS3 {
       `<ListBucketResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
       { headers: { "content-type": "application/xml" } },
     );
+  }
+}
+
+interface EcrImage {
+  digest: string;
+  tags: string[];
+  pushedAt: number;
+}
+
+/**
+ * A fake ECR: repositories with immutable tags, `DescribeImages` and
+ * `GetAuthorizationToken`. `docker push` reaches a registry, not the ECR API,
+ * so a recording `docker` stand-in registers what it pushes by appending the
+ * reference (`<registry>/<repository>:<tag>`) to {@linkcode FakeEcr.pushLog};
+ * the fake reads new lines of that file before answering each request.
+ *
+ * @example
+ * ```ts
+ * import { FakeAws } from "./fake_aws.ts";
+ * import { FakeEcr } from "./fake_services.ts";
+ * await using aws = await FakeAws.start();
+ * const ecr = new FakeEcr(aws, { pushLog: "/tmp/pushes" });
+ * ecr.createRepository("mlops/training");
+ * ```
+ */
+export class FakeEcr {
+  /** Images by repository name. */
+  readonly repositories = new Map<string, EcrImage[]>();
+  /** The secret inside every authorization token. */
+  readonly password = `fake-ecr-password-${crypto.randomUUID()}`;
+  /** File a `docker` stand-in appends pushed references to (null: none). */
+  readonly pushLog: string | null;
+  readonly region: string;
+  readonly account: string;
+  #pushLogLines = 0;
+
+  constructor(
+    readonly aws: FakeAws,
+    options: { pushLog?: string; region?: string; account?: string } = {},
+  ) {
+    this.pushLog = options.pushLog ?? null;
+    this.region = options.region ?? "eu-west-1";
+    this.account = options.account ?? "111111111111";
+    aws.handle("ecr", (r) => this.#handle(r));
+  }
+
+  /** The registry host of the fake's account and region. */
+  get registry(): string {
+    return `${this.account}.dkr.ecr.${this.region}.amazonaws.com`;
+  }
+
+  /** What `GetAuthorizationToken` returns: base64 of `AWS:<password>`. */
+  get authorizationToken(): string {
+    return btoa(`AWS:${this.password}`);
+  }
+
+  /** Creates an empty repository. */
+  createRepository(name: string): void {
+    if (!this.repositories.has(name)) this.repositories.set(name, []);
+  }
+
+  /** Records a push of `repository:tag` and returns its digest; refuses to move an existing tag. */
+  push(repository: string, tag: string): string {
+    const images = this.repositories.get(repository);
+    if (!images) throw new Error(`The fake ECR has no repository "${repository}".`);
+    if (images.some((i) => i.tags.includes(tag))) {
+      throw new Error(`The image tag '${tag}' already exists in the '${repository}' repository (immutable).`);
+    }
+    const digest = `sha256:${
+      Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("")
+    }`;
+    images.push({ digest, tags: [tag], pushedAt: Math.floor(Date.now() / 1000) });
+    return digest;
+  }
+
+  /** The digest of `repository:tag`, if pushed. */
+  digest(repository: string, tag: string): string | undefined {
+    return this.repositories.get(repository)?.find((i) => i.tags.includes(tag))?.digest;
+  }
+
+  /** Registers pushes the `docker` stand-in appended to the push log since the last look. */
+  #readPushLog(): void {
+    if (!this.pushLog) return;
+    let lines: string[];
+    try {
+      lines = Deno.readTextFileSync(this.pushLog).split("\n").filter(Boolean);
+    } catch {
+      return;
+    }
+    for (const reference of lines.slice(this.#pushLogLines)) {
+      const match = /^[^/]+\/(.+):([^:/]+)$/.exec(reference.trim());
+      if (match && !this.digest(match[1], match[2])) this.push(match[1], match[2]);
+    }
+    this.#pushLogLines = lines.length;
+  }
+
+  #handle(request: FakeRequest): Response {
+    this.#readPushLog();
+    const input = JSON.parse(new TextDecoder().decode(request.body) || "{}");
+    switch (request.action) {
+      case "GetAuthorizationToken":
+        return jsonResponse({
+          authorizationData: [{
+            authorizationToken: this.authorizationToken,
+            expiresAt: Math.floor(Date.now() / 1000) + 12 * 3600,
+            proxyEndpoint: `https://${this.registry}`,
+          }],
+        });
+      case "DescribeImages": {
+        const images = this.repositories.get(input.repositoryName);
+        if (!images) {
+          return jsonError(
+            400,
+            "RepositoryNotFoundException",
+            `The repository with name '${input.repositoryName}' does not exist in the registry with id '${this.account}'`,
+          );
+        }
+        const wanted = (input.imageIds ?? []) as { imageTag?: string; imageDigest?: string }[];
+        const found = wanted.length === 0
+          ? images
+          : images.filter((i) =>
+            wanted.some((w) =>
+              (w.imageTag && i.tags.includes(w.imageTag)) || (w.imageDigest && i.digest === w.imageDigest)
+            )
+          );
+        if (wanted.length > 0 && found.length === 0) {
+          return jsonError(
+            400,
+            "ImageNotFoundException",
+            `The image with imageId {imageDigest:'null', imageTag:'${
+              wanted[0].imageTag
+            }'} does not exist within the repository with name '${input.repositoryName}' in the registry with id '${this.account}'`,
+          );
+        }
+        return jsonResponse({
+          imageDetails: found.map((i) => ({
+            registryId: this.account,
+            repositoryName: input.repositoryName,
+            imageDigest: i.digest,
+            imageTags: i.tags,
+            imagePushedAt: i.pushedAt,
+            imageSizeInBytes: 123456789,
+            imageManifestMediaType: "application/vnd.docker.distribution.manifest.v2+json",
+          })),
+        });
+      }
+      default:
+        return jsonError(400, "UnknownOperation", `The fake ECR does not implement ${request.action}.`);
+    }
   }
 }
