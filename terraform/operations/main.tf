@@ -70,7 +70,8 @@ locals {
   })
 
   # SageMaker pulls with the execution role of the environment account, so the
-  # environment accounts are the principals; pull actions only.
+  # environment accounts are the principals; pull actions, plus DescribeImages so
+  # that promote (the deploy role) can resolve the commit's tag to its digest.
   ecr_repository_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -81,6 +82,7 @@ locals {
         Action = [
           "ecr:BatchCheckLayerAvailability",
           "ecr:BatchGetImage",
+          "ecr:DescribeImages",
           "ecr:GetDownloadUrlForLayer",
         ]
       },

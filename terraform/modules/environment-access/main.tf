@@ -76,6 +76,13 @@ locals {
       Resource = "${local.records_bucket}/promotions/${var.environment}/*"
     },
     {
+      # promote looks up the commit's image digest in the operations repository.
+      Sid      = "ImageLookup"
+      Effect   = "Allow"
+      Action   = "ecr:DescribeImages"
+      Resource = var.ecr_repository_arn
+    },
+    {
       Sid      = "MlBucketCreate"
       Effect   = "Allow"
       Action   = "s3:CreateBucket"

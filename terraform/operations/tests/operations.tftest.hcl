@@ -101,9 +101,9 @@ run "registry_is_immutable_scanned_and_pull_only_for_environments" {
       Sid       = "EnvironmentAccountsPull"
       Effect    = "Allow"
       Principal = { AWS = ["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root", "arn:aws:iam::444444444444:root"] }
-      Action    = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      Action    = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
     }]
-    error_message = "Only the three environment accounts may pull, and only pull."
+    error_message = "Only the three environment accounts may pull (and resolve tags to digests), nothing more."
   }
 }
 
