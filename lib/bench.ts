@@ -22,7 +22,7 @@ export interface Figure {
   name: string;
   /** The measured value: a ratio (`×`), seconds (`s`) or milliseconds (`ms`). */
   value: number;
-  unit: "×" | "s" | "ms";
+  unit: "×" | "s" | "ms" | "";
   target: number;
   /** What was compared, or what dominates. */
   note: string;
@@ -163,6 +163,39 @@ async function pipelineFigures(config: string): Promise<Figure[]> {
   }];
 }
 
+async function promotionFigures(): Promise<Figure[]> {
+  const { promotionWorkspace } = await import("../tests/promotion_fixture.ts");
+  await using w = await promotionWorkspace();
+  const perEnv: string[] = [];
+  for (const env of ["dev", "staging", "prod"]) {
+    const before = w.aws.calls.length;
+    const run = await w.promote([env, "--wait"]);
+    if (run.code !== 0) {
+      throw new TaskError(`The benchmark promotion to ${env} failed: ${run.stderr.trim().split("\n").at(-1)}`);
+    }
+    perEnv.push(`${env} ${w.aws.calls.length - before}`);
+  }
+  const byService = new Map<string, number>();
+  for (const call of w.aws.calls) byService.set(call.service, (byService.get(call.service) ?? 0) + 1);
+  const services = [...byService].map(([k, v]) => `${k} ${v}`).join(", ");
+  return [
+    {
+      name: "builds in dev → staging → prod",
+      value: await w.dockerBuilds(),
+      unit: "",
+      target: 1,
+      note: "one image per commit",
+    },
+    {
+      name: "AWS calls in dev → staging → prod",
+      value: w.aws.calls.length,
+      unit: "",
+      target: 90,
+      note: `per env: ${perEnv.join(", ")}; by service: ${services} (against the fakes)`,
+    },
+  ];
+}
+
 /** Runs the selected benchmarks and prints a table. */
 export async function runBenchmarks(options: { runs: number; only: string[]; config: string }): Promise<Figure[]> {
   if (!Number.isInteger(options.runs) || options.runs < 1) {
@@ -186,12 +219,18 @@ export async function runBenchmarks(options: { runs: number; only: string[]; con
     log.step("Measuring", "definition generation and a local pipeline run");
     figures.push(...await pipelineFigures(options.config));
   }
+  if (selected("promotion")) {
+    log.step("Measuring", "a dev → staging → prod promotion against the fake AWS server");
+    figures.push(...await promotionFigures());
+  }
   console.error(table(
     ["benchmark", "measured", "target", "", "detail"],
     figures.map((f) => [
       f.name,
-      `${f.value.toFixed(f.unit === "×" ? 2 : 1)}${f.unit === "×" ? "×" : ` ${f.unit}`}`,
-      `≤ ${f.target}${f.unit === "×" ? "×" : ` ${f.unit}`}`,
+      `${f.value.toFixed(f.unit === "×" ? 2 : f.unit === "" ? 0 : 1)}${
+        f.unit === "×" || !f.unit ? f.unit : ` ${f.unit}`
+      }`,
+      `≤ ${f.target}${f.unit === "×" || !f.unit ? f.unit : ` ${f.unit}`}`,
       f.value <= f.target ? "ok" : "MISSED",
       f.note,
     ]),

@@ -423,6 +423,10 @@ export class TerraformRoot {
    * depends on changed.
    */
   async prepare(): Promise<void> {
+    const source = join(this.repoDir, "terraform", this.root);
+    if (!(await Deno.stat(source).then((i) => i.isDirectory, () => false))) {
+      throw new TaskError(`There is no Terraform root at ${source}. Run the task from the repository root.`);
+    }
     await Deno.mkdir(this.workDir, { recursive: true });
     if (this.copied) {
       await copyTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));

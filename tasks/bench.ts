@@ -9,7 +9,9 @@
  * - an idempotent `bootstrap --plan --offline` ÷ the sum of the plans it runs
  *   (target ≤ 1.1×; the roots plan in parallel);
  * - pipeline definition generation (≤ 50 ms) and a local run on the sample
- *   (≤ 20 s), with the time of each step.
+ *   (≤ 20 s), with the time of each step;
+ * - builds and AWS calls of a dev → staging → prod promotion against the fake
+ *   AWS server (one build per commit).
  *
  * Example:
  *   deno task bench --runs 7
@@ -17,12 +19,12 @@
 import { defineTask, ExitCode } from "../lib/cli.ts";
 
 /** Kept here (not imported from lib/bench.ts) so `--help` stays fast. */
-const BENCHMARK_NAMES = ["help", "runner", "bootstrap", "pipeline"] as const;
+const BENCHMARK_NAMES = ["help", "runner", "bootstrap", "pipeline", "promotion"] as const;
 
 export const task = defineTask({
   name: "bench",
   summary: "Measure start-up, runner overhead, bootstrap and pipeline timings against their targets.",
-  usage: "deno task bench [--runs N] [--only help|runner|bootstrap|pipeline]... [--json]",
+  usage: "deno task bench [--runs N] [--only help|runner|bootstrap|pipeline|promotion]... [--json]",
   options: {
     runs: { type: "string", value: "N", description: "Samples per measurement (median is reported; default 7)." },
     only: {

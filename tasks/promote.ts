@@ -1,15 +1,18 @@
 /**
- * deno task promote <env> — run by CI on a tag: deploy the environment, pin
- * the commit's image by digest, upsert and start the training pipeline, and
- * record the promotion. Refuses what the source environment has not run.
+ * deno task promote <env> — run by CI on a tag (also usable from a laptop):
+ * check the ref, find this commit's image digest, refuse what the source
+ * environment has not run (prod ← staging), deploy the environment, upload the
+ * data, upsert the pipeline pinned to the digest, start it where configured,
+ * and record the promotion in the operations account.
  * `deno task promote status` shows what each environment runs now.
  *
  * Example:
  *   deno task promote staging --wait
+ *   deno task promote status
  */
-import { defineTask, notBuiltYet } from "../lib/cli.ts";
-import { ENVIRONMENTS } from "../lib/config.ts";
-import { AWS_OPTIONS } from "../lib/task_options.ts";
+import { defineTask, ExitCode } from "../lib/cli.ts";
+import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
+import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
   name: "promote",
@@ -22,13 +25,35 @@ export const task = defineTask({
     required: true,
   }],
   options: {
-    wait: { type: "boolean", description: "Wait for the pipeline execution to finish." },
-    json: { type: "boolean", description: "Print the result as JSON on stdout." },
-    ...AWS_OPTIONS,
+    wait: {
+      type: "boolean",
+      description: "Wait for the pipeline execution to finish (needed by a promoteFrom gate that requires success).",
+    },
+    json: { type: "boolean", description: "Print the record (or the status) as JSON on stdout." },
+    markdown: {
+      type: "boolean",
+      description: "status: print Markdown with a Mermaid picture (for GitHub job summaries).",
+    },
+    "provider-mirror": TERRAFORM_OPTIONS["provider-mirror"],
+    "lock-timeout": TERRAFORM_OPTIONS["lock-timeout"],
+    "no-profile": TERRAFORM_OPTIONS["no-profile"],
   },
   examples: ["deno task promote staging --wait", "deno task promote status"],
-  run() {
-    notBuiltYet("deno task promote", "issue #6");
+  async run({ options, positionals }) {
+    const { loadContext } = await import("../lib/context.ts");
+    const promotion = await import("../lib/promote.ts");
+    const ctx = await loadContext({ ...options, offline: false });
+    if (positionals.target === "status") {
+      const rows = await promotion.promotionStatus(ctx);
+      if (options.json) console.log(JSON.stringify(rows, null, 2));
+      else if (options.markdown) console.log(promotion.statusMarkdown(rows));
+      else console.log(promotion.describeStatus(rows));
+      return ExitCode.ok;
+    }
+    const pollMs = Number(Deno.env.get("MLOPS_POLL_MS") ?? 15_000);
+    const record = await promotion.promote(ctx, positionals.target as Environment, { wait: options.wait, pollMs });
+    if (options.json) console.log(JSON.stringify(record, null, 2));
+    return ExitCode.ok;
   },
 });
 

@@ -40,13 +40,24 @@ export class FakeSageMaker {
   pollsToFinish = 1;
   /** When set, executions fail at this step with this reason. */
   failAt: { step: string; reason: string } | null = null;
+  /**
+   * Keep each account's pipelines apart (keys become `<account>/<name>`, the account
+   * taken from the caller's access key as the fake STS sees it).
+   */
+  perAccount = false;
 
   constructor(readonly aws: FakeAws, readonly region = "eu-west-1", readonly account = "222222222222") {
     aws.handle("sagemaker", (r) => this.#handle(r));
   }
 
+  #key(request: FakeRequest, name: string): string {
+    if (!this.perAccount) return name;
+    return `${this.aws.identities.get(request.accessKeyId) ?? this.aws.defaultAccount}/${name}`;
+  }
+
   #handle(request: FakeRequest): Response {
     const input = JSON.parse(new TextDecoder().decode(request.body) || "{}");
+    if (input.PipelineName) input.PipelineName = this.#key(request, input.PipelineName);
     switch (request.action) {
       case "DescribePipeline": {
         const p = this.pipelines.get(input.PipelineName);

@@ -1,0 +1,326 @@
+/**
+ * Promotion: a commit's image, pinned by digest, moves into an environment —
+ * deploy its infrastructure, upload the data, upsert and start the pipeline —
+ * and a record of it is kept in the operations account. An environment with
+ * `promoteFrom` only takes a commit and digest its source environment
+ * promoted successfully (prod runs exactly what staging ran).
+ *
+ * Records live in the promotion records bucket:
+ * `promotions/<env>/commits/<commit>.json` (the last attempt of that commit),
+ * `promotions/<env>/latest.json` (the last attempt) and
+ * `promotions/<env>/current.json` (the last success: what runs there now).
+ *
+ * @example
+ * ```ts
+ * import { gateProblem } from "./promote.ts";
+ * console.log(gateProblem(null, { commit: "abc", digest: "sha256:…" }, "staging", true));
+ * ```
+ * @module
+ */
+import { inCi } from "./aws.ts";
+import { TaskError } from "./cli.ts";
+import { type Environment, ENVIRONMENTS } from "./config.ts";
+import type { TaskContext } from "./context.ts";
+import { deploy } from "./deploy.ts";
+import { buildImage, CONTEXT_DIR, hashContext, ImageRepository } from "./image.ts";
+import { log, style, table } from "./log.ts";
+import { run } from "./process.ts";
+import { failureOf, startPipeline, uploadData, upsertPipeline, watchPipeline } from "./pipeline/commands.ts";
+
+/** What is kept about one promotion attempt. */
+export interface PromotionRecord {
+  environment: Environment;
+  commit: string;
+  digest: string;
+  imageUri: string;
+  definitionHash: string | null;
+  executionArn: string | null;
+  /** The pipeline execution's status when the record was written (null: not started). */
+  pipelineStatus: string | null;
+  status: "succeeded" | "failed";
+  error: string | null;
+  time: string;
+  actor: string;
+}
+
+/** Why a gate refuses, or null when the source record allows the promotion. */
+export function gateProblem(
+  source: PromotionRecord | null,
+  wanted: { commit: string; digest: string },
+  from: Environment,
+  requirePipelineSuccess: boolean,
+): string | null {
+  const short = wanted.commit.slice(0, 12);
+  if (!source) return `${from} has never promoted commit ${short}. Promote it to ${from} first`;
+  if (source.status !== "succeeded") {
+    return `the promotion of ${short} to ${from} failed (${
+      source.error ?? "no reason recorded"
+    }). Fix it and promote to ${from} again`;
+  }
+  if (source.digest !== wanted.digest) {
+    return `${from} ran commit ${short} with image ${source.digest}, not ${wanted.digest}. Promote this image to ${from} first`;
+  }
+  if (requirePipelineSuccess && source.pipelineStatus !== "Succeeded") {
+    return `the ${from} pipeline run of ${short} has status ${
+      source.pipelineStatus ?? "not started"
+    }, not Succeeded. Promote to ${from} with --wait and let it succeed first`;
+  }
+  return null;
+}
+
+/** Reads and writes promotion records in the operations account. */
+export class PromotionRecords {
+  constructor(
+    private readonly s3: import("@aws-sdk/client-s3").S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  /** Records of the operations account, with the credentials a promotion has there. */
+  static async open(ctx: TaskContext): Promise<PromotionRecords> {
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    const forcePathStyle = Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
+    const s3 = new S3Client({ ...(await ctx.aws.clientConfig("operations")), forcePathStyle });
+    return new PromotionRecords(s3, ctx.config.names.recordsBucket);
+  }
+
+  async #read(key: string): Promise<PromotionRecord | null> {
+    const { GetObjectCommand } = await import("@aws-sdk/client-s3");
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return JSON.parse(await out.Body!.transformToString()) as PromotionRecord;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (error as Error).name === "NoSuchKey") return null;
+      throw new TaskError(`Cannot read promotion record s3://${this.bucket}/${key}: ${(error as Error).message}.`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The last attempt to promote `commit` to `env`. */
+  forCommit(env: Environment, commit: string): Promise<PromotionRecord | null> {
+    return this.#read(`promotions/${env}/commits/${commit}.json`);
+  }
+
+  /** What runs in `env` now (the last successful promotion). */
+  current(env: Environment): Promise<PromotionRecord | null> {
+    return this.#read(`promotions/${env}/current.json`);
+  }
+
+  /** The last attempt in `env`, successful or not. */
+  latest(env: Environment): Promise<PromotionRecord | null> {
+    return this.#read(`promotions/${env}/latest.json`);
+  }
+
+  /** Stores a record; `current.json` only moves on success. */
+  async write(record: PromotionRecord): Promise<void> {
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const body = JSON.stringify(record, null, 2) + "\n";
+    const keys = [
+      `promotions/${record.environment}/commits/${record.commit}.json`,
+      `promotions/${record.environment}/latest.json`,
+    ];
+    if (record.status === "succeeded") keys.push(`promotions/${record.environment}/current.json`);
+    for (const Key of keys) {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: "application/json" }),
+      );
+    }
+  }
+
+  close(): void {
+    this.s3.destroy();
+  }
+}
+
+/** The commit being promoted: `GITHUB_SHA` in CI, else `git rev-parse HEAD`. */
+export async function currentCommit(): Promise<string> {
+  const fromCi = Deno.env.get("GITHUB_SHA");
+  if (fromCi) return fromCi;
+  const out = await run(["git", "rev-parse", "HEAD"], { capture: true, captureStderr: true });
+  if (out.code !== 0) {
+    throw new TaskError("Cannot tell which commit to promote: not a git checkout and GITHUB_SHA is unset.");
+  }
+  return out.stdout.trim();
+}
+
+function actor(): string {
+  return Deno.env.get("GITHUB_ACTOR")
+    ? `github:${Deno.env.get("GITHUB_ACTOR")}`
+    : `${Deno.env.get("USER") ?? "unknown"}@local`;
+}
+
+/** Options of {@linkcode promote}. */
+export interface PromoteOptions {
+  wait: boolean;
+  pollMs?: number;
+}
+
+/** Promotes the current commit to `env`; the record is written only after the outcome is known. */
+export async function promote(ctx: TaskContext, env: Environment, options: PromoteOptions): Promise<PromotionRecord> {
+  const settings = ctx.config.environment(env);
+  // 1. In CI the ref must be the environment's (a `staging` tag promotes staging, nothing else).
+  const ref = Deno.env.get("GITHUB_REF");
+  if (inCi() && ref !== settings.ci.ref) {
+    throw new TaskError(
+      `Refusing to promote ${env} from ${ref ?? "an unknown ref"}: ${env} is promoted only from ${settings.ci.ref}.`,
+    );
+  }
+  log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
+  await ctx.aws.assertAccount(env, "promote to");
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the image and records for");
+
+  // 2. This commit's image, by digest.
+  const commit = await currentCommit();
+  const { tag } = await hashContext(CONTEXT_DIR);
+  const repository = await ImageRepository.open(ctx.config, ctx.aws);
+  let digest: string | null;
+  try {
+    digest = await repository.digestOf(tag);
+  } finally {
+    repository.close();
+  }
+  if (!digest) {
+    if (!settings.buildIfMissing) {
+      throw new TaskError(
+        `The registry has no image for commit ${
+          commit.slice(0, 12)
+        } (tag ${tag}). Build it first (deno task build, or merge to ${ctx.config.data.github.defaultBranch}), or set environments.${env}.buildIfMissing.`,
+      );
+    }
+    digest = (await buildImage(ctx)).digest;
+  }
+  const imageUri = `${ctx.config.names.registry}/${ctx.config.names.ecrRepository}@${digest}`;
+  log.step("Image", `${imageUri} (commit ${commit.slice(0, 12)})`);
+
+  // 3. The gate: the source environment must have run this commit and digest.
+  const records = await PromotionRecords.open(ctx);
+  try {
+    if (settings.promoteFrom) {
+      const source = await records.forCommit(settings.promoteFrom, commit);
+      const problem = gateProblem(
+        source,
+        { commit, digest },
+        settings.promoteFrom,
+        settings.requireSourcePipelineSuccess,
+      );
+      if (problem) throw new TaskError(`Refusing to promote to ${env}: ${problem}.`);
+      log.step("Gate", `${settings.promoteFrom} ran ${commit.slice(0, 12)} with ${digest} successfully`);
+    }
+
+    // 4. Deploy, data, pipeline. Any failure from here on leaves a failed record.
+    const record: PromotionRecord = {
+      environment: env,
+      commit,
+      digest,
+      imageUri,
+      definitionHash: null,
+      executionArn: null,
+      pipelineStatus: null,
+      status: "failed",
+      error: null,
+      time: new Date().toISOString(),
+      actor: actor(),
+    };
+    try {
+      await deploy(ctx, env, { planOnly: false, yes: true, quiet: true });
+      await uploadData(ctx, env);
+      const { hash } = await upsertPipeline(ctx, env, imageUri);
+      record.definitionHash = hash;
+      if (settings.runPipeline) {
+        // The same commit, image and definition never start twice (a re-run resumes watching).
+        const token = (await sha256(`${env}:${commit}:${digest}:${hash}`)).slice(0, 64);
+        record.executionArn = await startPipeline(ctx, env, { params: [], token });
+        record.pipelineStatus = "Executing";
+        if (options.wait) {
+          const state = await watchPipeline(ctx, env, record.executionArn, options.pollMs);
+          record.pipelineStatus = state.status;
+          if (state.status !== "Succeeded") {
+            throw new TaskError(`The ${env} pipeline ended ${state.status}: ${failureOf(state)}.`);
+          }
+        }
+      }
+      record.status = "succeeded";
+    } catch (error) {
+      record.error = (error as Error).message;
+      throw error;
+    } finally {
+      record.time = new Date().toISOString();
+      await records.write(record);
+      log.step("Recorded", `${record.status} promotion of ${commit.slice(0, 12)} to ${env}`);
+    }
+    return record;
+  } finally {
+    records.close();
+  }
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What each environment runs now, and its last attempt. */
+export async function promotionStatus(
+  ctx: TaskContext,
+): Promise<{ environment: Environment; current: PromotionRecord | null; latest: PromotionRecord | null }[]> {
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the promotion records of");
+  const records = await PromotionRecords.open(ctx);
+  try {
+    return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
+      environment,
+      current: await records.current(environment),
+      latest: await records.latest(environment),
+    })));
+  } finally {
+    records.close();
+  }
+}
+
+/** The status table. */
+export function describeStatus(rows: Awaited<ReturnType<typeof promotionStatus>>): string {
+  return table(
+    ["environment", "commit", "digest", "promoted", "pipeline", "last attempt"],
+    rows.map(({ environment, current, latest }) => [
+      environment,
+      current?.commit.slice(0, 12) ?? "-",
+      current ? `${current.digest.slice(0, 19)}…` : "-",
+      current?.time.replace(/\.\d+Z$/, "Z") ?? "never",
+      current?.pipelineStatus ?? "-",
+      !latest
+        ? "-"
+        : latest.status === "succeeded"
+        ? style.green("succeeded")
+        : style.red(`failed: ${latest.error ?? ""}`.slice(0, 60)),
+    ]),
+  );
+}
+
+/** Markdown for a GitHub job summary: the table and a Mermaid picture of where each environment stands. */
+export function statusMarkdown(rows: Awaited<ReturnType<typeof promotionStatus>>): string {
+  const node = ({ environment, current, latest }: (typeof rows)[number]) => {
+    const now = current
+      ? `${current.commit.slice(0, 7)} · ${current.digest.slice(7, 19)} · ${current.pipelineStatus ?? "not run"}`
+      : "nothing yet";
+    const failed = latest && latest.status === "failed" ? "<br/>last attempt failed" : "";
+    return `  ${environment}["<b>${environment}</b><br/>${now}${failed}"]`;
+  };
+  return [
+    "### Where each environment stands",
+    "",
+    "```mermaid",
+    "flowchart LR",
+    ...rows.map(node),
+    `  ${ENVIRONMENTS.join(" --> ")}`,
+    "```",
+    "",
+    "| environment | commit | digest | promoted | pipeline |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map(({ environment, current }) =>
+      `| ${environment} | ${current?.commit.slice(0, 12) ?? "-"} | ${current?.digest ?? "-"} | ${
+        current?.time ?? "never"
+      } | ${current?.pipelineStatus ?? "-"} |`
+    ),
+    "",
+  ].join("\n");
+}

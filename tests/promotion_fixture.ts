@@ -1,0 +1,102 @@
+/**
+ * A promotion workspace against the fake AWS server: four accounts with
+ * profiles, fake STS, ECR, S3 and SageMaker, and recording stand-ins for
+ * `terraform` (the main stack "deploys" with no changes and reports outputs)
+ * and `docker` (a push makes the image exist in the fake ECR). Used by the
+ * promote tests and by `deno task bench`.
+ *
+ * @example
+ * ```ts
+ * import { promotionWorkspace } from "./promotion_fixture.ts";
+ * await using w = await promotionWorkspace();
+ * const run = await w.promote(["dev"]);
+ * ```
+ * @module
+ */
+import { FakeAws } from "./fake_aws.ts";
+import { FakeEcr, FakeS3, FakeSageMaker } from "./fake_services.ts";
+import {
+  isolatedEnv,
+  REPO,
+  runTask,
+  stubCalls,
+  stubCommand,
+  type TaskRun,
+  writeConfig,
+  writeProfiles,
+} from "./helpers.ts";
+
+const ACCOUNTS = { AKIDOPS: "111111111111", AKIDDEV: "222222222222", AKIDSTG: "333333333333", AKIDPRD: "444444444444" };
+
+const TERRAFORM = (dir: string) => `
+case "$*" in
+  "version -json") echo '{"terraform_version":"1.11.4"}' ;;
+  *" init "*) exit 0 ;;
+  *" plan "*) [ -e "${dir}/deploy.fails" ] && { echo "Error: simulated deploy failure" >&2; exit 1; }; exit 0 ;;
+  *" show -json "*) echo '{"format_version":"1.2","resource_changes":[]}' ;;
+  *" output -json"*)
+    env=$(echo "$*" | sed -n 's|.*/main-\\([a-z]*\\)/.*|\\1|p')
+    case "$*" in *-chdir=*/main\\ *|*-chdir=*/main) ;; esac
+    acct=$(case "$TF_DATA_DIR" in *main-dev*) echo 222222222222;; *main-staging*) echo 333333333333;; *) echo 444444444444;; esac)
+    name=$(case "$TF_DATA_DIR" in *main-dev*) echo dev;; *main-staging*) echo staging;; *) echo prod;; esac)
+    echo "{\\"execution_role_arn\\":{\\"value\\":\\"arn:aws:iam::$acct:role/mlops-$name-sagemaker-execution\\"},\\"bucket_name\\":{\\"value\\":\\"mlops-$name-ml-$acct\\"},\\"model_package_group_name\\":{\\"value\\":\\"mlops-models\\"}}" ;;
+  *) echo "unexpected terraform $*" >&2; exit 9 ;;
+esac`;
+
+const DOCKER = (dir: string) => `
+case "$1" in
+  info) echo 28.2.2 ;;
+  login) cat > /dev/null; echo "Login Succeeded" ;;
+  build) echo "built (stand-in)" ;;
+  push) echo "$2" >> "${dir}/registry.pushes"; echo "pushed $2" ;;
+esac`;
+
+/** A workspace whose tasks share one set of fakes. */
+export async function promotionWorkspace(commit = "0123456789abcdef0123456789abcdef01234567") {
+  const dir = await Deno.makeTempDir();
+  await Deno.symlink(`${REPO}/training-pipeline`, `${dir}/training-pipeline`);
+  await Deno.symlink(`${REPO}/terraform`, `${dir}/terraform`);
+  await writeConfig(dir);
+  await writeProfiles(dir, {
+    "mlops-operations": "AKIDOPS",
+    "mlops-dev": "AKIDDEV",
+    "mlops-staging": "AKIDSTG",
+    "mlops-prod": "AKIDPRD",
+  });
+  const aws = await FakeAws.start();
+  for (const [key, id] of Object.entries(ACCOUNTS)) aws.identities.set(key, id);
+  const ecr = new FakeEcr(aws, { pushLog: `${dir}/registry.pushes` });
+  ecr.createRepository("mlops/training");
+  const s3 = new FakeS3(aws);
+  const sagemaker = new FakeSageMaker(aws);
+  sagemaker.perAccount = true;
+  let bin = await stubCommand(dir, "terraform", TERRAFORM(dir));
+  bin = await stubCommand(dir, "docker", DOCKER(dir));
+  const env: Record<string, string> = {
+    ...isolatedEnv(dir),
+    ...aws.endpointEnv(),
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    GITHUB_SHA: commit,
+    MLOPS_POLL_MS: "5",
+  };
+  return {
+    dir,
+    aws,
+    ecr,
+    s3,
+    sagemaker,
+    commit,
+    env,
+    promote: (args: string[], extra: Record<string, string> = {}): Promise<TaskRun> =>
+      runTask("promote", args, { cwd: dir, env: { ...env, ...extra }, clearEnv: true }),
+    dockerBuilds: async () => (await stubCalls(dir, "docker")).filter((c) => c.startsWith("build ")).length,
+    terraformCalls: () => stubCalls(dir, "terraform"),
+    record: (env: string, name: string) => {
+      const text = s3.text("mlops-promotions-111111111111", `promotions/${env}/${name}.json`);
+      return text === undefined ? undefined : JSON.parse(text);
+    },
+    async [Symbol.asyncDispose]() {
+      await aws.close();
+    },
+  };
+}
