@@ -7,6 +7,7 @@
  *   deno task demo
  */
 import { defineTask, ExitCode } from "../lib/cli.ts";
+import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
   name: "demo",
@@ -14,11 +15,7 @@ export const task = defineTask({
   usage: "deno task demo [--skip-plan]",
   options: {
     "skip-plan": { type: "boolean", description: "Only run the pipeline; skip the offline Terraform plan." },
-    "provider-mirror": {
-      type: "string",
-      value: "DIR",
-      description: "Provider filesystem mirror for the offline plan (env MLOPS_PROVIDER_MIRROR).",
-    },
+    "provider-mirror": TERRAFORM_OPTIONS["provider-mirror"],
   },
   examples: ["deno task demo", "deno task demo --skip-plan"],
   async run({ options }) {

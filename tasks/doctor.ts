@@ -10,7 +10,7 @@
  *   deno task doctor --offline
  */
 import { defineTask, ExitCode } from "../lib/cli.ts";
-import { AWS_OPTIONS } from "../lib/task_options.ts";
+import { AWS_OPTIONS, TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
   name: "doctor",
@@ -19,7 +19,7 @@ export const task = defineTask({
   options: {
     offline: { type: "boolean", description: "Skip the AWS identity checks." },
     json: { type: "boolean", description: "Print the checks as JSON on stdout." },
-    "provider-mirror": { type: "string", value: "DIR", description: "Also check this provider mirror." },
+    "provider-mirror": TERRAFORM_OPTIONS["provider-mirror"],
     ...AWS_OPTIONS,
   },
   examples: ["deno task doctor --offline", "deno task doctor --json"],

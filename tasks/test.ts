@@ -10,6 +10,7 @@
  *   deno task test --only deno --filter config
  */
 import { defineTask, ExitCode } from "../lib/cli.ts";
+import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 const SUITES = ["static", "deno", "terraform", "python"] as const;
 
@@ -26,11 +27,7 @@ export const task = defineTask({
       description: "Run only these suites.",
     },
     filter: { type: "string", value: "TEXT", description: "Only Deno tests whose name contains TEXT." },
-    "provider-mirror": {
-      type: "string",
-      value: "DIR",
-      description: "Provider filesystem mirror for terraform init (env MLOPS_PROVIDER_MIRROR).",
-    },
+    "provider-mirror": TERRAFORM_OPTIONS["provider-mirror"],
   },
   examples: ["deno task test", "deno task test --only deno --filter config"],
   async run({ options }) {

@@ -7,9 +7,8 @@
  * the real terraform).
  */
 import assert from "node:assert/strict";
-import { FakeAws } from "./fake_aws.ts";
 import { FakeS3 } from "./fake_services.ts";
-import { isolatedEnv, REPO, runTask, stubCalls, stubCommand, writeConfig, writeProfiles } from "./helpers.ts";
+import { ACCOUNT_KEYS, fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand } from "./helpers.ts";
 
 const TERRAFORM_STUB = `
 case "$*" in
@@ -28,20 +27,8 @@ case "$*" in
   *) echo "unexpected: $*" >&2; exit 9 ;;
 esac`;
 
-const IDS = { AKIDOPS: "111111111111", AKIDDEV: "222222222222", AKIDSTG: "333333333333", AKIDPRD: "444444444444" };
-
 async function setup() {
-  const dir = await Deno.makeTempDir();
-  await Deno.symlink(`${REPO}/terraform`, `${dir}/terraform`);
-  await writeConfig(dir);
-  await writeProfiles(dir, {
-    "mlops-operations": "AKIDOPS",
-    "mlops-dev": "AKIDDEV",
-    "mlops-staging": "AKIDSTG",
-    "mlops-prod": "AKIDPRD",
-  });
-  const aws = await FakeAws.start();
-  for (const [key, id] of Object.entries(IDS)) aws.identities.set(key, id);
+  const { dir, aws } = await fourAccountWorkspace(["terraform"]);
   const s3 = new FakeS3(aws);
   const bin = await stubCommand(dir, "terraform", TERRAFORM_STUB);
   const env = { ...isolatedEnv(dir), ...aws.endpointEnv(), PATH: `${bin}:${Deno.env.get("PATH")}` };
@@ -81,7 +68,7 @@ Deno.test("a fresh bootstrap applies the backend with local state, migrates it, 
       "operations output",
     ]);
     const sts = aws.callsTo("sts").map((c) => c.accessKeyId).sort();
-    assert.deepEqual(sts, Object.keys(IDS).sort(), "all four identities checked");
+    assert.deepEqual(sts, Object.values(ACCOUNT_KEYS).map(([key]) => key).sort(), "all four identities checked");
     assert.match(run.stderr, /MLOPS_BUILD_ROLE_ARN=arn:aws:iam::111111111111:role\/mlops-ci-build/);
     assert.match(run.stderr, /MLOPS_DEV_DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role\/mlops-dev-deploy/);
     const left = await Deno.stat(`${dir}/.mlops/terraform/backend/terraform.tfstate`).then(() => true, () => false);

@@ -12,6 +12,7 @@
  * @module
  */
 import type { ConfigData } from "../lib/config.ts";
+import { FakeAws } from "./fake_aws.ts";
 
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -137,4 +138,27 @@ export async function stubCalls(dir: string, name: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** Access keys of the four example profiles and the accounts the fake STS gives them. */
+export const ACCOUNT_KEYS = {
+  "mlops-operations": ["AKIDOPS", "111111111111"],
+  "mlops-dev": ["AKIDDEV", "222222222222"],
+  "mlops-staging": ["AKIDSTG", "333333333333"],
+  "mlops-prod": ["AKIDPRD", "444444444444"],
+} as const;
+
+/**
+ * A temporary checkout with the example config, a profile per account (each
+ * answered by the fake STS with its expected account) and symlinks to the
+ * repository folders a task needs (`terraform`, `training-pipeline`).
+ */
+export async function fourAccountWorkspace(links: string[]): Promise<{ dir: string; aws: FakeAws }> {
+  const dir = await Deno.makeTempDir();
+  for (const link of links) await Deno.symlink(`${REPO}/${link}`, `${dir}/${link}`);
+  await writeConfig(dir);
+  await writeProfiles(dir, Object.fromEntries(Object.entries(ACCOUNT_KEYS).map(([profile, [key]]) => [profile, key])));
+  const aws = await FakeAws.start();
+  for (const [key, id] of Object.values(ACCOUNT_KEYS)) aws.identities.set(key, id);
+  return { dir, aws };
 }

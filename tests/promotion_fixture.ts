@@ -13,20 +13,8 @@
  * ```
  * @module
  */
-import { FakeAws } from "./fake_aws.ts";
 import { FakeEcr, FakeS3, FakeSageMaker } from "./fake_services.ts";
-import {
-  isolatedEnv,
-  REPO,
-  runTask,
-  stubCalls,
-  stubCommand,
-  type TaskRun,
-  writeConfig,
-  writeProfiles,
-} from "./helpers.ts";
-
-const ACCOUNTS = { AKIDOPS: "111111111111", AKIDDEV: "222222222222", AKIDSTG: "333333333333", AKIDPRD: "444444444444" };
+import { fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand, type TaskRun } from "./helpers.ts";
 
 const TERRAFORM = (dir: string) => `
 case "$*" in
@@ -53,18 +41,7 @@ esac`;
 
 /** A workspace whose tasks share one set of fakes. */
 export async function promotionWorkspace(commit = "0123456789abcdef0123456789abcdef01234567") {
-  const dir = await Deno.makeTempDir();
-  await Deno.symlink(`${REPO}/training-pipeline`, `${dir}/training-pipeline`);
-  await Deno.symlink(`${REPO}/terraform`, `${dir}/terraform`);
-  await writeConfig(dir);
-  await writeProfiles(dir, {
-    "mlops-operations": "AKIDOPS",
-    "mlops-dev": "AKIDDEV",
-    "mlops-staging": "AKIDSTG",
-    "mlops-prod": "AKIDPRD",
-  });
-  const aws = await FakeAws.start();
-  for (const [key, id] of Object.entries(ACCOUNTS)) aws.identities.set(key, id);
+  const { dir, aws } = await fourAccountWorkspace(["training-pipeline", "terraform"]);
   const ecr = new FakeEcr(aws, { pushLog: `${dir}/registry.pushes` });
   ecr.createRepository("mlops/training");
   const s3 = new FakeS3(aws);
