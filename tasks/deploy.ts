@@ -29,6 +29,10 @@ export const task = defineTask({
     all: { type: "boolean", description: "With --plan: plan every environment and print a drift table." },
     yes: { type: "boolean", short: "y", description: "Apply without asking (CI)." },
     json: { type: "boolean", description: "Print the plan summary and outputs as JSON on stdout." },
+    "detailed-exitcode": {
+      type: "boolean",
+      description: "Also exit 3 after applying changes, so 0 means there was nothing to do.",
+    },
     ...TERRAFORM_OPTIONS,
   },
   examples: [
@@ -58,7 +62,8 @@ export const task = defineTask({
     const env = positionals.env as typeof ENVIRONMENTS[number];
     const result = await deploy(ctx, env, { planOnly: options.plan, yes: options.yes });
     if (options.json) console.log(JSON.stringify(result, null, 2));
-    return result.status === "planned" ? ExitCode.changes : ExitCode.ok;
+    const changed = result.status === "planned" || (result.status === "applied" && options["detailed-exitcode"]);
+    return changed ? ExitCode.changes : ExitCode.ok;
   },
 });
 

@@ -1,0 +1,115 @@
+/**
+ * `deno task deploy` and `destroy` as processes, with a recording stand-in
+ * for terraform (applying real resources cannot run against the fakes; the
+ * plan and lock paths run the real terraform in tests/lifecycle_test.ts).
+ */
+import assert from "node:assert/strict";
+import { fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand, taskCommand } from "./helpers.ts";
+
+const TERRAFORM = (dir: string) => `
+case "$*" in
+  *" init "*) exit 0 ;;
+  *" plan "*) exit "\${STUB_PLAN_EXIT:-2}" ;;
+  *" show -json "*) echo '{"format_version":"1.2","resource_changes":[{"address":"module.bucket.aws_s3_bucket.this","change":{"actions":["create"]}},{"address":"aws_iam_role.old","change":{"actions":["delete","create"]}}]}' ;;
+  *" apply "*)
+    if [ -e "${dir}/apply.slow" ]; then
+      trap 'echo "SIGINT during apply" > "${dir}/interrupted"; exit 1' INT
+      echo applying > "${dir}/applying"; for i in $(seq 1 300); do sleep 0.1; done
+    fi ;;
+  *" output -json"*) echo '{"bucket_name":{"value":"mlops-dev-ml-222222222222"}}' ;;
+  *) echo "unexpected: $*" >&2; exit 9 ;;
+esac`;
+
+async function setup() {
+  const { dir, aws } = await fourAccountWorkspace(["terraform"]);
+  const bin = await stubCommand(dir, "terraform", TERRAFORM(dir));
+  const env = { ...isolatedEnv(dir), ...aws.endpointEnv(), PATH: `${bin}:${Deno.env.get("PATH")}` };
+  const task = (name: string, args: string[], extra: Record<string, string> = {}) =>
+    runTask(name, args, { cwd: dir, env: { ...env, ...extra }, clearEnv: true });
+  const commands = async () =>
+    (await stubCalls(dir, "terraform")).map((c) => c.replace(/-chdir=\S+\s*/, "").split(" ")[0]);
+  return { dir, aws, env, task, commands, calls: () => stubCalls(dir, "terraform") };
+}
+
+Deno.test("deploy --yes applies exactly the saved plan, saves the outputs, and --detailed-exitcode says it changed", async () => {
+  const { aws, dir, task, commands, calls } = await setup();
+  try {
+    const run = await task("deploy", ["dev", "--yes", "--detailed-exitcode"]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.deepEqual(await commands(), ["init", "plan", "show", "apply", "output"]);
+    const all = await calls();
+    const planOut = /-out=(\S+)/.exec(all[1])?.[1];
+    assert.ok(planOut && all[3].endsWith(planOut), `apply uses the saved plan ${planOut}: ${all[3]}`);
+    assert.match(run.stderr, /Plan 2 to add, 0 to change, 1 to destroy\n {2}replace aws_iam_role\.old/);
+    const outputs = JSON.parse(await Deno.readTextFile(`${dir}/.mlops/outputs/dev.json`));
+    assert.equal(outputs.bucket_name, "mlops-dev-ml-222222222222");
+  } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("deploy without --yes off a terminal refuses to apply; with nothing to change it applies nothing", async () => {
+  const { aws, task, commands } = await setup();
+  try {
+    const refused = await task("deploy", ["dev"]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /error: Apply these changes to dev\? — cannot ask on a non-interactive terminal\. Pass --yes to apply in CI\./,
+    );
+    assert.ok(!(await commands()).includes("apply"));
+    const nothing = await task("deploy", ["dev", "--yes", "--detailed-exitcode"], { STUB_PLAN_EXIT: "0" });
+    assert.equal(nothing.code, 0, nothing.stderr);
+    assert.equal((await commands()).filter((c) => c === "apply").length, 0);
+  } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("Ctrl-C during an apply reaches terraform, and the task exits 130 after it stopped", async () => {
+  const { aws, dir, env } = await setup();
+  try {
+    await Deno.writeTextFile(`${dir}/apply.slow`, "");
+    const [cmd, ...args] = taskCommand("deploy", ["dev", "--yes"]);
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: dir,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn();
+    for (let i = 0; i < 300 && !(await Deno.stat(`${dir}/applying`).then(() => true, () => false)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    assert.equal((await Deno.readTextFile(`${dir}/interrupted`)).trim(), "SIGINT during apply");
+  } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("destroy needs the environment name typed, and never touches the shared stacks", async () => {
+  const { aws, task, commands } = await setup();
+  try {
+    const shared = await task("destroy", ["operations"]);
+    assert.equal(shared.code, 2);
+    assert.match(
+      shared.stderr,
+      /The operations stack is shared by every environment and is not destroyed by this task/,
+    );
+    const mismatch = await task("destroy", ["prod", "--yes", "--confirm", "staging"]);
+    assert.equal(mismatch.code, 1);
+    assert.match(mismatch.stderr, /Refusing to destroy prod: --yes needs --confirm prod \(got "staging"\)\./);
+    assert.deepEqual(await commands(), [], "nothing ran");
+    const ok = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(await commands(), ["init", "plan", "show", "apply"]);
+  } finally {
+    await aws.close();
+  }
+});
