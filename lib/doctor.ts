@@ -12,7 +12,7 @@
  */
 import { AwsAccess } from "./aws.ts";
 import { type AccountName, Config, ENVIRONMENTS } from "./config.ts";
-import { run } from "./process.ts";
+import { run, which } from "./process.ts";
 import { resolveProviderMirror } from "./terraform.ts";
 
 /** The outcome of one check. */
@@ -100,6 +100,11 @@ export async function runChecks(
       "Optional: needed only by `deno task build` outside CI.",
     ),
   ]);
+  const docker = tools.find((t) => t.name === "docker engine")!;
+  if (docker.status !== "ok" && (await which("docker"))) {
+    docker.detail =
+      "the docker client is installed but no engine answers. Optional: start Docker to run deno task build outside CI.";
+  }
   checks.push(...tools);
 
   let config: Config | null = null;

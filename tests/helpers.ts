@@ -17,15 +17,15 @@ import { FakeAws } from "./fake_aws.ts";
 /** The repository root. */
 export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Permissions the tasks run with (as in deno.json). */
-export const TASK_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-net",
-  "--allow-sys",
-];
+const TASKS = (JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`)) as {
+  tasks: Record<string, { command: string }>;
+}).tasks;
+
+/** The permission flags a task runs with, read from its command in deno.json (so tests run as users do). */
+export function taskPermissions(name: string): string[] {
+  const words = TASKS[name]?.command.split(/\s+/) ?? [];
+  return words.filter((w) => w.startsWith("--allow-"));
+}
 
 /** Output of a task process. */
 export interface TaskRun {
@@ -69,7 +69,7 @@ export function taskCommand(name: string, args: string[]): string[] {
     Deno.execPath(),
     "run",
     `--config=${REPO}/deno.json`,
-    ...TASK_PERMISSIONS,
+    ...taskPermissions(name),
     `${REPO}/tasks/${name}.ts`,
     ...args,
   ];

@@ -153,3 +153,24 @@ esac`,
   assert.equal((await Deno.readTextFile(`${dir}/interrupted`)).trim(), "SIGINT received, lock released");
   assert.match(stderr, /Interrupted: .* Re-run the same command to continue/);
 });
+
+Deno.test("doctor --offline reports what is there and fails on an old Terraform", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeConfig(dir);
+  const ok = await runTask("doctor", ["--offline", "--json"], { cwd: dir, env: isolatedEnv(dir), clearEnv: true });
+  const checks = JSON.parse(ok.stdout) as { name: string; status: string; detail: string }[];
+  const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
+  assert.equal(byName.deno.detail, Deno.version.deno);
+  assert.equal(byName.config.status, "ok");
+  assert.equal(byName["aws accounts"].detail, "skipped (--offline)");
+  assert.equal(ok.code, checks.some((c) => c.status === "fail") ? 1 : 0);
+
+  const bin = await stubCommand(dir, "terraform", `echo '{"terraform_version":"1.9.8"}'`);
+  const old = await runTask("doctor", ["--offline"], {
+    cwd: dir,
+    env: { ...isolatedEnv(dir), PATH: `${bin}:${Deno.env.get("PATH")}` },
+    clearEnv: true,
+  });
+  assert.equal(old.code, 1);
+  assert.match(old.stdout, /terraform +FAIL +1\.9\.8 is older than 1\.10\.0\. Install Terraform ≥ 1\.10/);
+});
