@@ -157,6 +157,8 @@ Deno.test({
     const saved = Deno.env.toObject();
     const cwd = Deno.cwd();
     try {
+      // In-process: this process's environment becomes the laptop's (no CI variables, its profiles).
+      for (const k of Object.keys(saved)) if (!(k in laptop.env)) Deno.env.delete(k);
       for (const [k, v] of Object.entries(laptop.env)) Deno.env.set(k, v);
       Deno.chdir(laptop.dir);
       const ctx = await loadContext({ config: `${laptop.dir}/mlops.config.json` });
