@@ -36,6 +36,8 @@ export interface StepReport {
   step: string;
   status: "no changes" | "applied" | "would change" | "migrated" | "ready" | "skipped";
   summary: PlanSummary | null;
+  /** Terraform's JSON form of the step's plan (`terraform show -json`), when it planned. */
+  planJsonFile?: string;
 }
 
 /** Options of {@linkcode bootstrap}. */
@@ -120,17 +122,20 @@ async function planApply(
   await root.prepare();
   const planFile = `${root.workDir}/bootstrap.tfplan`;
   const result = await root.plan(planFile, { quiet: true });
-  const summary = summarizePlan(await root.showPlan(planFile));
-  if (result === "no-changes") return { step, status: "no changes", summary };
+  const planJson = await root.showPlan(planFile);
+  const planJsonFile = `${root.workDir}/bootstrap.plan.json`;
+  await Deno.writeTextFile(planJsonFile, JSON.stringify(planJson));
+  const summary = summarizePlan(planJson);
+  if (result === "no-changes") return { step, status: "no changes", summary, planJsonFile };
   log.step("Plan", `${step}: ${describeSummary(summary)}`);
-  if (options.planOnly || root.offline) return { step, status: "would change", summary };
+  if (options.planOnly || root.offline) return { step, status: "would change", summary, planJsonFile };
   const ask = options.confirm ?? promptConfirm;
   if (!options.yes && !ask(`Apply these changes to ${step}?`)) {
     throw new TaskError(`Bootstrap stopped before applying ${step}; nothing was applied there. Re-run to continue.`);
   }
   log.step("Applying", step);
   await root.apply(planFile);
-  return { step, status: "applied", summary };
+  return { step, status: "applied", summary, planJsonFile };
 }
 
 /** Bootstraps the accounts (or, with `planOnly`/offline, shows what it would do). */

@@ -144,3 +144,22 @@ Deno.test({
     assert.match(run.stderr, /Plan \d+ to add, 0 to change, 0 to destroy/);
   },
 });
+
+Deno.test({
+  name: "bootstrap --plan --offline --json plans backend and operations and writes their JSON plans",
+  sanitizeResources: false,
+  async fn() {
+    const { dir, env } = await customWorkspace();
+    const run = await runTask("bootstrap", ["--plan", "--offline", "--json"], { cwd: dir, env, clearEnv: true });
+    assert.equal(run.code, 3, run.stderr);
+    const report = JSON.parse(run.stdout) as { steps: { step: string; status: string; planJsonFile?: string }[] };
+    assert.deepEqual(report.steps.map((s) => `${s.step}: ${s.status}`), [
+      "backend: would change",
+      "operations: would change",
+      "environments: skipped",
+    ]);
+    const backend = JSON.parse(await Deno.readTextFile(report.steps[0].planJsonFile!));
+    assert.equal(backend.variables.state_bucket_name.value, `acme-tfstate-${CUSTOM.operations}`);
+    assert.match(run.stderr, /Run `deno task bootstrap` \(without --plan\) to apply\./);
+  },
+});
