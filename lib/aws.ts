@@ -19,8 +19,8 @@
  * @module
  */
 import type { fromIni } from "@aws-sdk/credential-providers";
-import { TaskError } from "./cli.ts";
-import type { AccountName, Config } from "./config.ts";
+import { Interrupted, TaskError, UsageError } from "./cli.ts";
+import type { AccountName, Config, Environment } from "./config.ts";
 import { log } from "./log.ts";
 
 /** An SDK credential provider. */
@@ -37,6 +37,17 @@ export interface CredentialSource {
 export interface Identity {
   account: string;
   arn: string;
+}
+
+/** Whether an SDK error means "no such object / resource" (HTTP 404). */
+export function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.$metadata?.httpStatusCode === 404 || e.name === "NotFound" || e.name === "NoSuchKey";
+}
+
+/** Whether S3 requests go to an endpoint override (a fake, a proxy), which needs path-style addressing. */
+export function s3EndpointOverridden(): boolean {
+  return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
 }
 
 /** Whether the process runs in CI (GitHub Actions sets both). */
@@ -76,6 +87,36 @@ export class AwsAccess {
   /** Client options (region, credentials) for an SDK client acting in `account`. */
   async clientConfig(account: AccountName): Promise<{ region: string; credentials: CredentialProvider }> {
     return { region: this.config.region, credentials: await this.credentials(account) };
+  }
+
+  /** An S3 client acting in `account` (path-style when an endpoint override is set). */
+  async s3Client(account: AccountName): Promise<import("@aws-sdk/client-s3").S3Client> {
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    return new S3Client({ ...(await this.clientConfig(account)), forcePathStyle: s3EndpointOverridden() });
+  }
+
+  /**
+   * The guard for work on an environment: its account, and on a laptop also the operations
+   * account, whose profile reads the Terraform state and the records. (In CI one role does both,
+   * reaching operations through the resources' policies.)
+   */
+  async assertEnvironment(env: Environment, action: string): Promise<void> {
+    await this.assertAccount(env, action);
+    if (this.useProfiles) await this.assertAccount("operations", `${action} (operations side of)`);
+  }
+
+  /** Turns any SDK failure into one line: credentials problems say how to log in. */
+  awsError(account: AccountName, what: string, error: unknown): Error {
+    // Our own errors (an interrupt, a usage error, an explained failure) pass through unchanged.
+    if (error instanceof TaskError || error instanceof Interrupted || error instanceof UsageError) {
+      return error;
+    }
+    const text = `${(error as Error).name ?? ""} ${(error as Error).message ?? ""}`;
+    if (/credential|expired|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/i.test(text)) {
+      return this.credentialError(account, error);
+    }
+    const name = (error as Error).name && (error as Error).name !== "Error" ? `${(error as Error).name}: ` : "";
+    return new TaskError(`Cannot ${what}: ${name}${(error as Error).message || "no reason given"}.`, { cause: error });
   }
 
   /** Asks STS who the credentials of `account` belong to. */

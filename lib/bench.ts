@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { TaskError } from "./cli.ts";
+import { TaskError, UsageError } from "./cli.ts";
 import { loadContext } from "./context.ts";
 import { log, table } from "./log.ts";
 import { buildDefinition, canonicalJson, offlineInputs } from "./pipeline/definition.ts";
@@ -199,7 +199,7 @@ async function promotionFigures(): Promise<Figure[]> {
 /** Runs the selected benchmarks and prints a table. */
 export async function runBenchmarks(options: { runs: number; only: string[]; config: string }): Promise<Figure[]> {
   if (!Number.isInteger(options.runs) || options.runs < 1) {
-    throw new TaskError(`Invalid --runs "${options.runs}": give a positive integer.`);
+    throw new UsageError(`Invalid --runs "${options.runs}": give a positive integer`);
   }
   const figures: Figure[] = [];
   const selected = (name: string) => options.only.includes(name);
@@ -223,7 +223,12 @@ export async function runBenchmarks(options: { runs: number; only: string[]; con
     log.step("Measuring", "a dev → staging → prod promotion against the fake AWS server");
     figures.push(...await promotionFigures());
   }
-  console.error(table(
+  return figures;
+}
+
+/** The figures as a table. */
+export function describeFigures(figures: Figure[]): string {
+  return table(
     ["benchmark", "measured", "target", "", "detail"],
     figures.map((f) => [
       f.name,
@@ -234,6 +239,5 @@ export async function runBenchmarks(options: { runs: number; only: string[]; con
       f.value <= f.target ? "ok" : "MISSED",
       f.note,
     ]),
-  ));
-  return figures;
+  );
 }

@@ -19,13 +19,15 @@
  * ```
  * @module
  */
+import { isNotFound } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import { type AccountName, ENVIRONMENTS } from "./config.ts";
 import type { TaskContext } from "./context.ts";
 import { describeSummary } from "./deploy.ts";
 import { compareVersions } from "./doctor.ts";
 import { log, table } from "./log.ts";
-import { run } from "./process.ts";
+import { confirmOnTerminal } from "./prompt.ts";
+import { run, settleAll } from "./process.ts";
 import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
 
 /** Where the backend stack's state is. */
@@ -83,34 +85,20 @@ export async function preflight(ctx: TaskContext): Promise<void> {
 
 /** Finds the backend stack's state: in its bucket, still local (migration pending), or nowhere yet. */
 export async function locateBackendState(ctx: TaskContext, local: TerraformRoot): Promise<BackendState> {
-  const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
-  const endpoint = Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
-  const s3 = new S3Client({ ...(await ctx.aws.clientConfig("operations")), forcePathStyle: endpoint });
+  const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = await ctx.aws.s3Client("operations");
   const key = String(local.s3BackendConfig().key);
   try {
     await s3.send(new HeadObjectCommand({ Bucket: ctx.config.names.stateBucket, Key: key }));
     return "in-bucket";
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== 404) {
-      throw new TaskError(
-        `Cannot check s3://${ctx.config.names.stateBucket}/${key}: ${
-          (error as Error).message || `HTTP ${status}`
-        }. Check the operations credentials.`,
-        { cause: error },
-      );
+    if (!isNotFound(error)) {
+      throw ctx.aws.awsError("operations", `check s3://${ctx.config.names.stateBucket}/${key}`, error);
     }
   } finally {
     s3.destroy();
   }
   return (await Deno.stat(local.localStatePath).then(() => true, () => false)) ? "local" : "none";
-}
-
-function promptConfirm(question: string): boolean {
-  if (!Deno.stdin.isTerminal()) {
-    throw new TaskError(`${question} — cannot ask on a non-interactive terminal. Pass --yes to apply.`);
-  }
-  return confirm(question);
 }
 
 /** Plans a root and applies it when it has changes and the user agrees. */
@@ -119,7 +107,7 @@ async function planApply(
   step: string,
   options: BootstrapOptions,
 ): Promise<StepReport> {
-  await root.prepare();
+  await root.prepare(); // no-op when already initialised
   const planFile = `${root.workDir}/bootstrap.tfplan`;
   const result = await root.plan(planFile, { quiet: true });
   const planJson = await root.showPlan(planFile);
@@ -129,7 +117,7 @@ async function planApply(
   if (result === "no-changes") return { step, status: "no changes", summary, planJsonFile };
   log.step("Plan", `${step}: ${describeSummary(summary)}`);
   if (options.planOnly || root.offline) return { step, status: "would change", summary, planJsonFile };
-  const ask = options.confirm ?? promptConfirm;
+  const ask = options.confirm ?? ((q: string) => confirmOnTerminal(q, "--yes to apply"));
   if (!options.yes && !ask(`Apply these changes to ${step}?`)) {
     throw new TaskError(`Bootstrap stopped before applying ${step}; nothing was applied there. Re-run to continue.`);
   }
@@ -154,15 +142,16 @@ export async function bootstrap(ctx: TaskContext, options: BootstrapOptions): Pr
       ? "none"
       : await locateBackendState(ctx, ctx.root("backend", null, { localState: true }));
     const backend = ctx.root("backend", null, { localState: backendState !== "in-bucket" });
+    // Before the bucket exists the operations stack has no remote state to read: plan it from empty.
+    const operations = ctx.root("operations", null, { localState: backendState !== "in-bucket" });
+    // init one at a time (they share the plugin cache), then plan in parallel.
+    await backend.prepare();
+    await operations.prepare();
     log.step("Planning", "backend and operations");
     steps.push(
-      ...await Promise.all([
+      ...await settleAll([
         planApply(backend, "backend", { ...options, planOnly: true }),
-        // Before the bucket exists the operations stack has no remote state to read: plan it from empty.
-        planApply(ctx.root("operations", null, { localState: backendState !== "in-bucket" }), "operations", {
-          ...options,
-          planOnly: true,
-        }),
+        planApply(operations, "operations", { ...options, planOnly: true }),
       ]),
     );
     if (backendState === "local") steps.push({ step: "backend state", status: "would change", summary: null });

@@ -285,8 +285,3 @@ export function defineTask<O extends Record<string, OptionSpec>>(spec: TaskSpec<
   };
   return task;
 }
-
-/** Fails a task whose capability is not built yet (still parses and answers `--help`). */
-export function notBuiltYet(what: string, issue: string): never {
-  throw new TaskError(`${what} is not built yet (tracked in ${issue}); nothing was changed.`);
-}

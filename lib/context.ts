@@ -12,6 +12,7 @@
  * @module
  */
 import { AwsAccess } from "./aws.ts";
+import { UsageError } from "./cli.ts";
 import { Config, type Environment } from "./config.ts";
 import { resolveProviderMirror, type RootName, type RunnerOptions, TerraformRoot } from "./terraform.ts";
 
@@ -36,6 +37,10 @@ export interface TaskContext {
 
 /** Loads the config and derives everything a task needs from its flags. */
 export async function loadContext(flags: ContextFlags): Promise<TaskContext> {
+  const lockTimeout = flags["lock-timeout"];
+  if (lockTimeout !== undefined && !/^\d+[smh]$/.test(lockTimeout)) {
+    throw new UsageError(`Invalid --lock-timeout "${lockTimeout}": use a duration such as 30s, 5m or 1h`);
+  }
   const config = await Config.load(flags.config);
   const aws = AwsAccess.fromEnvironment(config, { noProfile: flags["no-profile"] ?? false });
   const offline = flags.offline ?? false;

@@ -15,6 +15,8 @@ import { TaskError } from "./cli.ts";
 import { type Environment, ENVIRONMENTS } from "./config.ts";
 import type { TaskContext } from "./context.ts";
 import { log, style, table, withProgress } from "./log.ts";
+import { settleAll } from "./process.ts";
+import { askOnTerminal, confirmOnTerminal } from "./prompt.ts";
 import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
 
 /** Options of {@linkcode deploy}. */
@@ -57,23 +59,24 @@ export function describeSummary(summary: PlanSummary): string {
   return [counts, ...notes.map((n) => `  ${n}`)].join("\n");
 }
 
-function promptConfirm(question: string): boolean {
-  if (!Deno.stdin.isTerminal()) {
-    throw new TaskError(`${question} — cannot ask on a non-interactive terminal. Pass --yes to apply in CI.`);
-  }
-  return confirm(question);
-}
-
 /** Plans the main root of `env` and applies it after confirmation. */
 export async function deploy(ctx: TaskContext, env: Environment, options: DeployOptions): Promise<DeployResult> {
   if (!ctx.offline) {
     log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
-    await ctx.aws.assertAccount(env, "deploy");
-    if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the Terraform state for");
+    await ctx.aws.assertEnvironment(env, "deploy");
   }
   const root = ctx.root("main", env);
   await withProgress(`Initializing ${root.id}`, root.prepare());
   return await planAndApply(root, env, options, ctx.offline);
+}
+
+/** Saves the environment's outputs for the pipeline tasks (refreshed by every online deploy). */
+async function saveOutputs(root: TerraformRoot, env: Environment): Promise<Record<string, unknown>> {
+  const outputs = await root.outputs();
+  await Deno.mkdir(outputsFile(env).replace(/\/[^/]+$/, ""), { recursive: true });
+  await Deno.writeTextFile(outputsFile(env), JSON.stringify(outputs, null, 2) + "\n");
+  log.step("Saved", `outputs of ${env} to ${outputsFile(env)}`);
+  return outputs;
 }
 
 async function planAndApply(
@@ -99,19 +102,17 @@ async function planAndApply(
     planFile,
     planJsonFile,
   };
-  if (planned === "no-changes") return { ...result, status: "no-changes" };
+  if (planned === "no-changes") {
+    return { ...result, status: "no-changes", outputs: offline ? null : await saveOutputs(root, env) };
+  }
   if (options.planOnly || offline) return result;
-  const ask = options.confirm ?? promptConfirm;
+  const ask = options.confirm ?? ((q: string) => confirmOnTerminal(q, "--yes to apply in CI"));
   if (!options.yes && !ask(`Apply these changes to ${env}?`)) {
     throw new TaskError(`Deploy of ${env} cancelled; nothing was applied. The plan is saved at ${planFile}.`);
   }
   log.step("Applying", env);
   await root.apply(planFile);
-  const outputs = await root.outputs();
-  await Deno.mkdir(outputsFile(env).replace(/\/[^/]+$/, ""), { recursive: true });
-  await Deno.writeTextFile(outputsFile(env), JSON.stringify(outputs, null, 2) + "\n");
-  log.step("Saved", `outputs of ${env} to ${outputsFile(env)}`);
-  return { ...result, status: "applied", outputs };
+  return { ...result, status: "applied", outputs: await saveOutputs(root, env) };
 }
 
 /** One environment's row of the drift table. */
@@ -124,13 +125,14 @@ export interface DriftRow {
 /** Plans every environment in parallel (own data dirs and state keys) without applying. */
 export async function planAll(ctx: TaskContext): Promise<DriftRow[]> {
   if (!ctx.offline) {
-    await Promise.all(ENVIRONMENTS.map((env) => ctx.aws.assertAccount(env, "plan")));
-    if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the Terraform state for");
+    for (const env of ENVIRONMENTS) await ctx.aws.assertEnvironment(env, "plan");
   }
+  // init one at a time (they share the plugin cache), then plan in parallel.
+  const roots = ENVIRONMENTS.map((env) => ctx.root("main", env));
+  for (const root of roots) await root.prepare();
   log.step("Planning", `${ENVIRONMENTS.join(", ")} in parallel${ctx.offline ? " (offline)" : ""}`);
-  return await Promise.all(ENVIRONMENTS.map(async (env) => {
-    const root = ctx.root("main", env);
-    await root.prepare();
+  return await settleAll(ENVIRONMENTS.map(async (env, i) => {
+    const root = roots[i];
     const planFile = `${root.workDir}/drift.tfplan`;
     // Read-only: plan roles in CI may not write the lock, and a drift check must not block deploys.
     const result = await root.plan(planFile, { quiet: true, lock: false });
@@ -174,8 +176,7 @@ export async function destroy(ctx: TaskContext, env: Environment, options: Destr
     );
   }
   log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
-  await ctx.aws.assertAccount(env, "destroy");
-  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the Terraform state for");
+  await ctx.aws.assertEnvironment(env, "destroy");
   const root = ctx.root("main", env);
   await withProgress(`Initializing ${root.id}`, root.prepare());
   const planFile = `${root.workDir}/destroy.tfplan`;
@@ -185,12 +186,7 @@ export async function destroy(ctx: TaskContext, env: Environment, options: Destr
   log.step("Plan", describeSummary(summary));
   if (planned === "no-changes") return summary;
   if (!options.yes) {
-    const ask = options.ask ?? ((q: string) => {
-      if (!Deno.stdin.isTerminal()) {
-        throw new TaskError(`${q} — cannot ask on a non-interactive terminal. Pass --yes --confirm ${env} in CI.`);
-      }
-      return prompt(q);
-    });
+    const ask = options.ask ?? ((q: string) => askOnTerminal(q, `--yes --confirm ${env} in CI`));
     const typed = ask(`This destroys ${summary.destroy} resources in ${env}. Type "${env}" to confirm:`);
     if (typed?.trim() !== env) {
       throw new TaskError(`Destroy of ${env} cancelled: the name did not match; nothing was destroyed.`);

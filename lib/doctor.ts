@@ -142,6 +142,25 @@ export async function runChecks(
     return checks;
   }
   const aws = AwsAccess.fromEnvironment(config, { noProfile: flags["no-profile"] ?? false });
+  if (!aws.useProfiles) {
+    // One set of environment credentials (CI, --no-profile): say which configured account it is.
+    try {
+      const identity = await aws.identity("operations");
+      const names = (Object.entries(config.data.accounts) as [AccountName, { id: string }][])
+        .filter(([, a]) => a.id === identity.account).map(([name]) => name);
+      checks.push({
+        name: "aws identity",
+        status: names.length ? "ok" : "fail",
+        detail: names.length
+          ? `${identity.arn} (the ${names.join("/")} account)`
+          : `${identity.arn}: account ${identity.account} is none of the configured accounts; check accounts.* in ${config.file}`,
+        required: true,
+      });
+    } catch (error) {
+      checks.push({ name: "aws identity", status: "fail", detail: (error as Error).message, required: true });
+    }
+    return checks;
+  }
   const accounts: AccountName[] = ["operations", ...ENVIRONMENTS];
   const identities = await Promise.all(accounts.map(async (account): Promise<Check> => {
     try {

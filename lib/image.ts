@@ -28,6 +28,7 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { AwsAccess } from "./aws.ts";
 import { TaskError } from "./cli.ts";
+import { sha256Hex } from "./hash.ts";
 import type { Config } from "./config.ts";
 import { log } from "./log.ts";
 import { run, which } from "./process.ts";
@@ -210,12 +211,6 @@ export interface ImageContext {
   files: ContextFile[];
   /** What was hashed: the scheme, the platform and one line per file. */
   manifest: string;
-}
-
-async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function hashFile(dir: string, path: string, symlink: boolean): Promise<ContextFile> {

@@ -22,8 +22,18 @@ import { log } from "./log.ts";
 const controller = new KillController();
 let interruptedBy: Deno.Signal | null = null;
 let installed = false;
+/** Child processes running now. */
+let running = 0;
+/** Waits (see {@linkcode sleep}) to cut short on an interrupt. */
+const sleepers = new Set<() => void>();
 
-function installSignalHandlers(): void {
+/**
+ * Installs the SIGINT/SIGTERM handling. With children running, the first
+ * interrupt lets them stop cleanly; with none (say, while polling a pipeline)
+ * pending waits end at once and the task unwinds, writing what it must. A
+ * second interrupt stops the children now, or exits 130 when there are none.
+ */
+export function installSignalHandlers(): void {
   if (installed) return;
   installed = true;
   const forward = Deno.env.get("MLOPS_FORWARD_SIGNALS") ?? (Deno.stdin.isTerminal() ? "0" : "1");
@@ -31,19 +41,39 @@ function installSignalHandlers(): void {
     Deno.addSignalListener(signal, () => {
       const again = interruptedBy !== null;
       interruptedBy = signal;
+      if (again && running === 0) {
+        log.warn("Interrupted again: exiting now.");
+        Deno.exit(130);
+      }
       log.warn(
         again
           ? "Interrupted again: stopping child processes now."
-          : "Interrupted: waiting for child processes to stop cleanly…",
+          : running > 0
+          ? "Interrupted: waiting for child processes to stop cleanly…"
+          : "Interrupted: stopping…",
       );
-      if (forward === "1" || again) controller.kill("SIGINT");
+      if (running > 0 && (forward === "1" || again)) controller.kill("SIGINT");
+      for (const wake of sleepers) wake();
     });
   }
 }
 
-/** Whether an interrupt has been received. */
-export function wasInterrupted(): boolean {
-  return interruptedBy !== null;
+/** Waits `ms`, or less: an interrupt ends the wait with {@linkcode Interrupted}. */
+export function sleep(ms: number): Promise<void> {
+  installSignalHandlers();
+  throwIfInterrupted();
+  return new Promise((resolve, reject) => {
+    const wake = () => {
+      clearTimeout(timer);
+      sleepers.delete(wake);
+      reject(new Interrupted());
+    };
+    const timer = setTimeout(() => {
+      sleepers.delete(wake);
+      resolve();
+    }, ms);
+    sleepers.add(wake);
+  });
 }
 
 /** Throws {@linkcode Interrupted} if an interrupt has been received. */
@@ -89,12 +119,15 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
   if (options.env) command = command.env(options.env);
   if (options.stdin !== undefined) command = command.stdinText(options.stdin);
   let result;
+  running++;
   try {
     result = await command;
   } catch (error) {
     throw new TaskError(`Cannot run "${argv[0]}": ${(error as Error).message}. Is it installed and on PATH?`, {
       cause: error,
     });
+  } finally {
+    running--;
   }
   throwIfInterrupted(`"${argv[0]}"`);
   return {
@@ -107,4 +140,16 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
 /** Whether an executable is on PATH, and where. */
 export async function which(name: string): Promise<string | undefined> {
   return await $.which(name);
+}
+
+/**
+ * Like `Promise.all`, but waits for every promise to settle before throwing
+ * the first error, so no sibling (say a parallel terraform plan holding a
+ * state lock) is left running when the task exits.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -17,8 +17,9 @@
  * ```
  * @module
  */
-import { inCi } from "./aws.ts";
+import { type AwsAccess, inCi, isNotFound } from "./aws.ts";
 import { TaskError } from "./cli.ts";
+import { sha256Hex } from "./hash.ts";
 import { type Environment, ENVIRONMENTS } from "./config.ts";
 import type { TaskContext } from "./context.ts";
 import { deploy } from "./deploy.ts";
@@ -37,6 +38,8 @@ export interface PromotionRecord {
   executionArn: string | null;
   /** The pipeline execution's status when the record was written (null: not started). */
   pipelineStatus: string | null;
+  /** Which attempt of this commit, image and definition (a failed run is retried as the next). */
+  attempt: number;
   status: "succeeded" | "failed";
   error: string | null;
   time: string;
@@ -73,14 +76,12 @@ export class PromotionRecords {
   constructor(
     private readonly s3: import("@aws-sdk/client-s3").S3Client,
     private readonly bucket: string,
+    private readonly aws: AwsAccess,
   ) {}
 
   /** Records of the operations account, with the credentials a promotion has there. */
   static async open(ctx: TaskContext): Promise<PromotionRecords> {
-    const { S3Client } = await import("@aws-sdk/client-s3");
-    const forcePathStyle = Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
-    const s3 = new S3Client({ ...(await ctx.aws.clientConfig("operations")), forcePathStyle });
-    return new PromotionRecords(s3, ctx.config.names.recordsBucket);
+    return new PromotionRecords(await ctx.aws.s3Client("operations"), ctx.config.names.recordsBucket, ctx.aws);
   }
 
   async #read(key: string): Promise<PromotionRecord | null> {
@@ -89,11 +90,8 @@ export class PromotionRecords {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return JSON.parse(await out.Body!.transformToString()) as PromotionRecord;
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (error as Error).name === "NoSuchKey") return null;
-      throw new TaskError(`Cannot read promotion record s3://${this.bucket}/${key}: ${(error as Error).message}.`, {
-        cause: error,
-      });
+      if (isNotFound(error)) return null;
+      throw this.aws.awsError("operations", `read the promotion record s3://${this.bucket}/${key}`, error);
     }
   }
 
@@ -133,15 +131,25 @@ export class PromotionRecords {
   }
 }
 
-/** The commit being promoted: `GITHUB_SHA` in CI, else `git rev-parse HEAD`. */
-export async function currentCommit(): Promise<string> {
+/** The commit being promoted: `GITHUB_SHA` in CI, else `git rev-parse HEAD` of a clean checkout. */
+export async function currentCommit(options: { allowDirty: boolean; paths: string[] }): Promise<string> {
   const fromCi = Deno.env.get("GITHUB_SHA");
   if (fromCi) return fromCi;
-  const out = await run(["git", "rev-parse", "HEAD"], { capture: true, captureStderr: true });
-  if (out.code !== 0) {
+  const head = await run(["git", "rev-parse", "HEAD"], { capture: true, captureStderr: true });
+  if (head.code !== 0) {
     throw new TaskError("Cannot tell which commit to promote: not a git checkout and GITHUB_SHA is unset.");
   }
-  return out.stdout.trim();
+  // What gets built and deployed must be that commit, or the record would vouch for code no commit has.
+  const status = await run(["git", "status", "--porcelain", "--", ...options.paths], { capture: true });
+  const dirty = status.stdout.split("\n").filter((l) => l.trim()).map((l) => l.slice(3));
+  if (dirty.length > 0 && !options.allowDirty) {
+    throw new TaskError(
+      `Refusing to promote: uncommitted changes in ${dirty.slice(0, 3).join(", ")}${
+        dirty.length > 3 ? ", …" : ""
+      }. Commit them (promotions record a commit), or pass --allow-dirty.`,
+    );
+  }
+  return head.stdout.trim();
 }
 
 function actor(): string {
@@ -154,6 +162,33 @@ function actor(): string {
 export interface PromoteOptions {
   wait: boolean;
   pollMs?: number;
+  allowDirty?: boolean;
+}
+
+/** The commit's image digest: from the registry, or built where the environment allows it. */
+async function imageDigest(ctx: TaskContext, env: Environment, commit: string): Promise<string> {
+  const { tag } = await hashContext(CONTEXT_DIR);
+  const repository = await ImageRepository.open(ctx.config, ctx.aws);
+  let digest: string | null;
+  try {
+    digest = await repository.digestOf(tag);
+  } finally {
+    repository.close();
+  }
+  if (digest) return digest;
+  const missing = `The registry has no image for commit ${commit.slice(0, 12)} (tag ${tag})`;
+  if (!ctx.config.environment(env).buildIfMissing) {
+    throw new TaskError(
+      `${missing}. Build it first (deno task build, or merge to ${ctx.config.data.github.defaultBranch}), or set environments.${env}.buildIfMissing.`,
+    );
+  }
+  if (!ctx.aws.useProfiles) {
+    // One set of credentials (CI, --no-profile) cannot act as both the environment and the build role.
+    throw new TaskError(
+      `${missing}, and these credentials cannot build it: images are pushed by the build role (the build workflow, or deno task build with the operations profile). Build it, then re-run.`,
+    );
+  }
+  return (await buildImage(ctx)).digest;
 }
 
 /** Promotes the current commit to `env`; the record is written only after the outcome is known. */
@@ -166,36 +201,21 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
       `Refusing to promote ${env} from ${ref ?? "an unknown ref"}: ${env} is promoted only from ${settings.ci.ref}.`,
     );
   }
+  const commit = await currentCommit({
+    allowDirty: options.allowDirty ?? false,
+    paths: [CONTEXT_DIR, "terraform", ctx.config.file],
+  });
   log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
-  await ctx.aws.assertAccount(env, "promote to");
-  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the image and records for");
+  await ctx.aws.assertEnvironment(env, "promote to");
 
   // 2. This commit's image, by digest.
-  const commit = await currentCommit();
-  const { tag } = await hashContext(CONTEXT_DIR);
-  const repository = await ImageRepository.open(ctx.config, ctx.aws);
-  let digest: string | null;
-  try {
-    digest = await repository.digestOf(tag);
-  } finally {
-    repository.close();
-  }
-  if (!digest) {
-    if (!settings.buildIfMissing) {
-      throw new TaskError(
-        `The registry has no image for commit ${
-          commit.slice(0, 12)
-        } (tag ${tag}). Build it first (deno task build, or merge to ${ctx.config.data.github.defaultBranch}), or set environments.${env}.buildIfMissing.`,
-      );
-    }
-    digest = (await buildImage(ctx)).digest;
-  }
+  const digest = await imageDigest(ctx, env, commit);
   const imageUri = `${ctx.config.names.registry}/${ctx.config.names.ecrRepository}@${digest}`;
   log.step("Image", `${imageUri} (commit ${commit.slice(0, 12)})`);
 
-  // 3. The gate: the source environment must have run this commit and digest.
   const records = await PromotionRecords.open(ctx);
   try {
+    // 3. The gate: the source environment must have run this commit and digest.
     if (settings.promoteFrom) {
       const source = await records.forCommit(settings.promoteFrom, commit);
       const problem = gateProblem(
@@ -207,57 +227,80 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
       if (problem) throw new TaskError(`Refusing to promote to ${env}: ${problem}.`);
       log.step("Gate", `${settings.promoteFrom} ran ${commit.slice(0, 12)} with ${digest} successfully`);
     }
-
-    // 4. Deploy, data, pipeline. Any failure from here on leaves a failed record.
-    const record: PromotionRecord = {
-      environment: env,
-      commit,
-      digest,
-      imageUri,
-      definitionHash: null,
-      executionArn: null,
-      pipelineStatus: null,
-      status: "failed",
-      error: null,
-      time: new Date().toISOString(),
-      actor: actor(),
-    };
-    try {
-      await deploy(ctx, env, { planOnly: false, yes: true, quiet: true });
-      await uploadData(ctx, env);
-      const { hash } = await upsertPipeline(ctx, env, imageUri);
-      record.definitionHash = hash;
-      if (settings.runPipeline) {
-        // The same commit, image and definition never start twice (a re-run resumes watching).
-        const token = (await sha256(`${env}:${commit}:${digest}:${hash}`)).slice(0, 64);
-        record.executionArn = await startPipeline(ctx, env, { params: [], token });
-        record.pipelineStatus = "Executing";
-        if (options.wait) {
-          const state = await watchPipeline(ctx, env, record.executionArn, options.pollMs);
-          record.pipelineStatus = state.status;
-          if (state.status !== "Succeeded") {
-            throw new TaskError(`The ${env} pipeline ended ${state.status}: ${failureOf(state)}.`);
-          }
-        }
-      }
-      record.status = "succeeded";
-    } catch (error) {
-      record.error = (error as Error).message;
-      throw error;
-    } finally {
-      record.time = new Date().toISOString();
-      await records.write(record);
-      log.step("Recorded", `${record.status} promotion of ${commit.slice(0, 12)} to ${env}`);
-    }
-    return record;
+    const previous = await records.forCommit(env, commit);
+    return await promoteRecorded(ctx, env, records, previous, { commit, digest, imageUri }, options);
   } finally {
     records.close();
   }
 }
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/** Steps 4 and 5: deploy, data, pipeline, then the record, whatever happened. */
+async function promoteRecorded(
+  ctx: TaskContext,
+  env: Environment,
+  records: PromotionRecords,
+  previous: PromotionRecord | null,
+  image: { commit: string; digest: string; imageUri: string },
+  options: PromoteOptions,
+): Promise<PromotionRecord> {
+  const settings = ctx.config.environment(env);
+  const record: PromotionRecord = {
+    environment: env,
+    ...image,
+    definitionHash: null,
+    executionArn: null,
+    pipelineStatus: null,
+    attempt: 1,
+    status: "failed",
+    error: null,
+    time: new Date().toISOString(),
+    actor: actor(),
+  };
+  let failure: unknown = null;
+  try {
+    await deploy(ctx, env, { planOnly: false, yes: true, quiet: true });
+    await uploadData(ctx, env);
+    const { hash } = await upsertPipeline(ctx, env, image.imageUri);
+    record.definitionHash = hash;
+    if (settings.runPipeline) {
+      // The same commit, image and definition start one execution (a re-run resumes watching it);
+      // after a run that failed or stopped, the next attempt starts a fresh one.
+      const same = previous?.digest === image.digest && previous?.definitionHash === hash;
+      const retry = same && ["Failed", "Stopped"].includes(previous?.pipelineStatus ?? "");
+      record.attempt = same ? (previous?.attempt ?? 1) + (retry ? 1 : 0) : 1;
+      const token = (await sha256Hex(`${env}:${image.commit}:${image.digest}:${hash}:${record.attempt}`)).slice(0, 64);
+      record.executionArn = await startPipeline(ctx, env, { params: [], token });
+      record.pipelineStatus = "Executing";
+      if (options.wait) {
+        const state = await watchPipeline(ctx, env, record.executionArn, options.pollMs);
+        record.pipelineStatus = state.status;
+        if (state.status !== "Succeeded") {
+          throw new TaskError(`The ${env} pipeline ended ${state.status}: ${failureOf(state)}.`);
+        }
+      }
+    }
+    record.status = "succeeded";
+  } catch (error) {
+    failure = error;
+    record.error = (error as Error).message;
+  }
+  record.time = new Date().toISOString();
+  try {
+    await records.write(record);
+    log.step("Recorded", `${record.status} promotion of ${image.commit.slice(0, 12)} to ${env}`);
+  } catch (error) {
+    const reason = ctx.aws.awsError("operations", "write the promotion record", error).message;
+    if (failure) {
+      log.error(reason);
+    } else {
+      throw new TaskError(
+        `The promotion to ${env} succeeded but was not recorded (${reason}); prod's gate needs the record. Re-run the same promote: it deploys nothing new and resumes the same execution.`,
+        { cause: error },
+      );
+    }
+  }
+  if (failure) throw failure;
+  return record;
 }
 
 /** What each environment runs now, and its last attempt. */

@@ -12,13 +12,9 @@
  * @module
  */
 import { TaskError } from "./cli.ts";
+import { sha256Hex } from "./hash.ts";
 import { log, withProgress } from "./log.ts";
 import { run } from "./process.ts";
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** A ready virtual environment. */
 export class PythonEnv {
@@ -40,7 +36,7 @@ export class PythonEnv {
     const requirements = options.requirements ?? `${repoDir}/training-pipeline/requirements-dev.txt`;
     const dir = options.dir ?? `${repoDir}/.mlops/venv`;
     const venv = new PythonEnv(dir);
-    const wanted = await sha256(await PythonEnv.#requirementsText(requirements));
+    const wanted = await sha256Hex(await PythonEnv.#requirementsText(requirements));
     const marker = `${dir}/.requirements.sha256`;
     const current = await Deno.readTextFile(marker).catch(() => "");
     if (current === wanted) return venv;

@@ -21,6 +21,7 @@
  * @module
  */
 import { TaskError } from "./cli.ts";
+import { sha256Hex } from "./hash.ts";
 import type { Config, Environment } from "./config.ts";
 import { ENVIRONMENTS } from "./config.ts";
 import { log } from "./log.ts";
@@ -92,11 +93,6 @@ function absolute(path: string): string {
   return path === "." ? Deno.cwd() : join(Deno.cwd(), path.replace(/^\.\//, ""));
 }
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 async function readText(path: string): Promise<string | null> {
   try {
     return await Deno.readTextFile(path);
@@ -111,16 +107,41 @@ async function writeIfChanged(path: string, text: string): Promise<void> {
   if ((await readText(path)) !== text) await Deno.writeTextFile(path, text);
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/** Files of a copied tree that the copy owns: Terraform's lock file, state, and the runner's override. */
+function ownedByCopy(name: string): boolean {
+  return name.startsWith(".terraform") || name.includes(".tfstate") || name === OVERRIDE_FILE;
+}
+
+/**
+ * Makes `to` a copy of `from`: changed files rewritten (as bytes), files gone from `from`
+ * deleted (a renamed `.tf` file must not linger), what the copy owns kept.
+ */
+async function syncTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
+  const wanted = new Set<string>();
   for await (const entry of Deno.readDir(from)) {
-    if (entry.name.startsWith(".terraform") || entry.name.endsWith(".tfstate")) continue;
+    if (ownedByCopy(entry.name)) continue;
+    wanted.add(entry.name);
     const source = join(from, entry.name);
     const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else if (entry.isFile) await writeIfChanged(target, await Deno.readTextFile(source));
+    if (entry.isDirectory) await syncTree(source, target);
+    else if (entry.isFile) {
+      const bytes = await Deno.readFile(source);
+      const current = await Deno.readFile(target).catch(() => null);
+      if (!current || current.length !== bytes.length || current.some((b, i) => b !== bytes[i])) {
+        await Deno.writeFile(target, bytes);
+      }
+    }
+  }
+  for await (const entry of Deno.readDir(to)) {
+    if (!wanted.has(entry.name) && !ownedByCopy(entry.name)) {
+      await Deno.remove(join(to, entry.name), { recursive: true });
+    }
   }
 }
+
+/** The override file the runner adds to a copied root. */
+const OVERRIDE_FILE = "zz_runner_override.tf";
 
 function hclString(value: string): string {
   return JSON.stringify(value);
@@ -193,7 +214,7 @@ export class TerraformRoot {
 
   /** The override file of a copied tree. */
   get overrideFile(): string {
-    return join(this.chdir, "zz_runner_override.tf");
+    return join(this.chdir, OVERRIDE_FILE);
   }
 
   /** The generated var file. */
@@ -397,20 +418,25 @@ export class TerraformRoot {
 
   /** Fingerprint of what `init` depends on: backend config, CLI config, provider and module requirements. */
   async initFingerprint(): Promise<string> {
+    // The root and every module it may call: a provider or module change anywhere needs init.
     const requirements: string[] = [];
-    const collect = async (dir: string) => {
+    const collect = async (dir: string, label: string) => {
       for await (const entry of Deno.readDir(dir)) {
         if (entry.isFile && entry.name.endsWith(".tf")) {
           const text = await Deno.readTextFile(join(dir, entry.name));
           const lines = text.split("\n").filter((l) =>
             /^\s*(source|version|required_version)\s*=|^\s*backend\s/.test(l)
           );
-          requirements.push(`${entry.name}:${lines.join("|")}`);
+          requirements.push(`${label}/${entry.name}:${lines.join("|")}`);
+        } else if (entry.isDirectory && label === "modules") {
+          await collect(join(dir, entry.name), `modules/${entry.name}`);
         }
       }
     };
-    await collect(this.chdir);
-    return await sha256(JSON.stringify({
+    await collect(this.chdir, this.root);
+    const modules = join(this.chdir, "..", "modules");
+    if (await Deno.stat(modules).then((i) => i.isDirectory, () => false)) await collect(modules, "modules");
+    return await sha256Hex(JSON.stringify({
       backend: this.backendConfig(),
       cli: this.cliConfig(),
       override: this.copied ? this.override() : null,
@@ -429,7 +455,7 @@ export class TerraformRoot {
     }
     await Deno.mkdir(this.workDir, { recursive: true });
     if (this.copied) {
-      await copyTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
+      await syncTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
       await writeIfChanged(this.overrideFile, this.override());
     }
     if (!this.checkOnly) await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");

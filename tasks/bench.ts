@@ -38,11 +38,11 @@ export const task = defineTask({
   },
   examples: ["deno task bench", "deno task bench --only help --runs 11"],
   async run({ options }) {
-    const { runBenchmarks } = await import("../lib/bench.ts");
+    const { describeFigures, runBenchmarks } = await import("../lib/bench.ts");
     const runs = Number(options.runs ?? 7);
     const only = options.only.length ? options.only : [...BENCHMARK_NAMES];
     const figures = await runBenchmarks({ runs, only, config: options.config });
-    if (options.json) console.log(JSON.stringify(figures, null, 2));
+    console.log(options.json ? JSON.stringify(figures, null, 2) : describeFigures(figures));
     return figures.every((f) => f.value <= f.target) ? ExitCode.ok : ExitCode.failure;
   },
 });

@@ -30,8 +30,7 @@ export const task = defineTask({
     const ctx = await loadContext(options);
     const planOnly = options.plan || ctx.offline;
     const report = await bootstrap(ctx, { planOnly, yes: options.yes });
-    if (options.json) console.log(JSON.stringify(report, null, 2));
-    console.error(`\n${describeBootstrap(report, planOnly)}`);
+    console.log(options.json ? JSON.stringify(report, null, 2) : describeBootstrap(report, planOnly));
     return planOnly && report.changed ? ExitCode.changes : ExitCode.ok;
   },
 });

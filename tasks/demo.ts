@@ -25,7 +25,7 @@ export const task = defineTask({
     const ctx = await loadContext({ ...options, offline: true });
     log.info("1/2  Training pipeline, run locally on the sample data (no AWS)\n");
     const result = await localRun(ctx, { env: "dev", params: [] });
-    console.error(`\n${describeLocalRun(result)}\n`);
+    console.log(`\n${describeLocalRun(result)}\n`);
     if (result.status !== "Succeeded") return ExitCode.failure;
     if (options["skip-plan"]) return ExitCode.ok;
     const { deploy, describeSummary } = await import("../lib/deploy.ts");
@@ -44,8 +44,8 @@ export const task = defineTask({
       );
       return ExitCode.ok;
     }
-    console.error(`\nOffline plan of dev: ${describeSummary(planned.summary)}`);
-    console.error(
+    console.log(`\nOffline plan of dev: ${describeSummary(planned.summary)}`);
+    console.log(
       "Next: put your account ids in mlops.config.json, then `deno task doctor` and `deno task bootstrap`.",
     );
     return ExitCode.ok;

@@ -55,8 +55,7 @@ export const task = defineTask({
     const ctx = await loadContext(options);
     if (options.all) {
       const rows = await planAll(ctx);
-      if (options.json) console.log(JSON.stringify(rows, null, 2));
-      console.error(`\n${describeDrift(rows)}`);
+      console.log(options.json ? JSON.stringify(rows, null, 2) : describeDrift(rows));
       return rows.some((r) => r.pending) ? ExitCode.changes : ExitCode.ok;
     }
     const env = positionals.env as typeof ENVIRONMENTS[number];

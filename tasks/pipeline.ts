@@ -66,8 +66,7 @@ export const task = defineTask({
     if (command === "local") {
       const ctx = await loadContext({ ...options, offline: true });
       const result = await commands.localRun(ctx, { env: env ?? "dev", params: options.param });
-      if (options.json) console.log(JSON.stringify(result, null, 2));
-      else console.error(commands.describeLocalRun(result));
+      console.log(options.json ? JSON.stringify(result, null, 2) : commands.describeLocalRun(result));
       return result.status === "Succeeded" ? ExitCode.ok : ExitCode.failure;
     }
     if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);

@@ -30,6 +30,10 @@ export const task = defineTask({
       description: "Wait for the pipeline execution to finish (needed by a promoteFrom gate that requires success).",
     },
     json: { type: "boolean", description: "Print the record (or the status) as JSON on stdout." },
+    "allow-dirty": {
+      type: "boolean",
+      description: "Promote even with uncommitted changes to the image, Terraform or config (never in CI).",
+    },
     markdown: {
       type: "boolean",
       description: "status: print Markdown with a Mermaid picture (for GitHub job summaries).",
@@ -51,7 +55,11 @@ export const task = defineTask({
       return ExitCode.ok;
     }
     const pollMs = Number(Deno.env.get("MLOPS_POLL_MS") ?? 15_000);
-    const record = await promotion.promote(ctx, positionals.target as Environment, { wait: options.wait, pollMs });
+    const record = await promotion.promote(ctx, positionals.target as Environment, {
+      wait: options.wait,
+      pollMs,
+      allowDirty: options["allow-dirty"],
+    });
     if (options.json) console.log(JSON.stringify(record, null, 2));
     return ExitCode.ok;
   },

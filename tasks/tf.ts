@@ -25,6 +25,8 @@ export function takesVarFile(args: string[]): boolean {
 export const task = defineTask({
   name: "tf",
   summary: "Run any terraform command in a root, with the generated backend and var file.",
+  description:
+    "Exits with terraform's own exit code (so -detailed-exitcode's 2 means changes here, not a usage error).",
   usage: "deno task tf <root> [env] [--offline] -- <terraform args>",
   positionals: [
     { name: "root", description: "Terraform root", choices: ROOT_CHOICES, required: true },
@@ -47,7 +49,16 @@ export const task = defineTask({
     }
     const { loadContext } = await import("../lib/context.ts");
     const ctx = await loadContext(options);
-    if (!ctx.offline) await ctx.aws.assertAccount(env ?? "operations", `run terraform in`);
+    if (!ctx.offline) {
+      // The same guard as the tasks that run this root: main acts in its environment (and reads state
+      // as operations on a laptop); operations acts in all four accounts; backend in operations.
+      if (env) await ctx.aws.assertEnvironment(env, "run terraform in");
+      else if (root === "operations") {
+        for (const account of ["operations", ...ENVIRONMENTS] as const) {
+          await ctx.aws.assertAccount(account, "run terraform in");
+        }
+      } else await ctx.aws.assertAccount("operations", "run terraform in");
+    }
     const runner = ctx.root(root, env);
     await runner.prepare();
     const args = takesVarFile(rest) ? [rest[0], `-var-file=${runner.varFile}`, ...rest.slice(1)] : rest;

@@ -69,8 +69,8 @@ Deno.test("a fresh bootstrap applies the backend with local state, migrates it, 
     ]);
     const sts = aws.callsTo("sts").map((c) => c.accessKeyId).sort();
     assert.deepEqual(sts, Object.values(ACCOUNT_KEYS).map(([key]) => key).sort(), "all four identities checked");
-    assert.match(run.stderr, /MLOPS_BUILD_ROLE_ARN=arn:aws:iam::111111111111:role\/mlops-ci-build/);
-    assert.match(run.stderr, /MLOPS_DEV_DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role\/mlops-dev-deploy/);
+    assert.match(run.stdout, /MLOPS_BUILD_ROLE_ARN=arn:aws:iam::111111111111:role\/mlops-ci-build/);
+    assert.match(run.stdout, /MLOPS_DEV_DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role\/mlops-dev-deploy/);
     const left = await Deno.stat(`${dir}/.mlops/terraform/backend/terraform.tfstate`).then(() => true, () => false);
     assert.equal(left, false, "no local state stays on disk");
   } finally {
@@ -88,7 +88,7 @@ Deno.test("a second bootstrap finds the state in its bucket, applies nothing and
     });
     const run = await bootstrap(["--yes"], { STUB_PLAN_EXIT: "0" });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /No changes: already bootstrapped\./);
+    assert.match(run.stdout, /No changes: already bootstrapped\./);
     const commands = (await calls()).map(summary);
     assert.ok(!commands.some((c) => c.includes("apply") || c.includes("migrate")), commands.join("\n"));
     assert.ok(commands.includes("backend plan") && commands.includes("operations plan"));

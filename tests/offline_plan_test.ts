@@ -160,6 +160,5 @@ Deno.test({
     ]);
     const backend = JSON.parse(await Deno.readTextFile(report.steps[0].planJsonFile!));
     assert.equal(backend.variables.state_bucket_name.value, `acme-tfstate-${CUSTOM.operations}`);
-    assert.match(run.stderr, /Run `deno task bootstrap` \(without --plan\) to apply\./);
   },
 });

@@ -4,6 +4,7 @@
  * pinned by digest, and prod only takes what staging ran.
  */
 import assert from "node:assert/strict";
+import { taskCommand } from "./helpers.ts";
 import { promotionWorkspace } from "./promotion_fixture.ts";
 
 Deno.test("dev → staging → prod of one commit builds once and prod runs staging's digest", async () => {
@@ -99,4 +100,88 @@ Deno.test("in CI the tag must match the environment", async () => {
     /Refusing to promote prod from refs\/tags\/staging: prod is promoted only from refs\/tags\/prod\./,
   );
   assert.equal(w.aws.calls.length, 0, "refused before any AWS call");
+});
+
+Deno.test("a pipeline run that failed is retried as a new execution when the same commit is promoted again", async () => {
+  await using w = await promotionWorkspace();
+  w.sagemaker.failAt = { step: "Train", reason: "capacity error" };
+  assert.equal((await w.promote(["dev", "--wait"])).code, 1);
+  assert.equal(w.record("dev", "latest").attempt, 1);
+  w.sagemaker.failAt = null;
+  const again = await w.promote(["dev", "--wait"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(w.sagemaker.executions.length, 2, "a fresh execution, not the failed one again");
+  assert.equal(w.record("dev", "current").attempt, 2);
+});
+
+Deno.test("a success that cannot be recorded says so and how to recover, instead of a raw S3 error", async () => {
+  await using w = await promotionWorkspace();
+  w.s3.allow = ({ bucket, method }) => !(bucket === "mlops-promotions-111111111111" && method === "PUT");
+  const run = await w.promote(["dev", "--wait"]);
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /error: The promotion to dev succeeded but was not recorded \(Cannot write the promotion record: .*\); prod's gate needs the record\. Re-run the same promote/,
+  );
+  assert.doesNotMatch(run.stderr, /This is unexpected/);
+});
+
+Deno.test("Ctrl-C while promote waits for the pipeline stops it, records the attempt as failed, exits 130", async () => {
+  await using w = await promotionWorkspace();
+  w.sagemaker.pollsToFinish = 100_000;
+  const [cmd, ...args] = taskCommand("promote", ["dev", "--wait"]);
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: w.dir,
+    env: w.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  for (let i = 0; i < 400 && w.sagemaker.executions.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill("SIGINT");
+  const out = await child.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  assert.equal(w.record("dev", "latest").status, "failed");
+  assert.match(w.record("dev", "latest").error, /^Interrupted/);
+});
+
+Deno.test("from a laptop, uncommitted changes to what gets deployed are refused unless --allow-dirty", async () => {
+  await using w = await promotionWorkspace();
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args: ["-c", "user.name=t", "-c", "user.email=t@t", ...args], cwd: w.dir }).output();
+  await git("init", "-q");
+  await git("add", "-A");
+  await git("commit", "-qm", "base");
+  await Deno.writeTextFile(
+    `${w.dir}/mlops.config.json`,
+    (await Deno.readTextFile(`${w.dir}/mlops.config.json`)) + "\n",
+  );
+  const env = { ...w.env };
+  delete env.GITHUB_SHA;
+  const [cmd, ...args] = taskCommand("promote", ["dev"]);
+  const run = async (extra: string[]) => {
+    const out = await new Deno.Command(cmd, {
+      args: [...args, ...extra],
+      cwd: w.dir,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const refused = await run([]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /Refusing to promote: uncommitted changes in mlops\.config\.json\. Commit them .* or pass --allow-dirty\./,
+  );
+  assert.equal(w.aws.calls.length, 0, "nothing was touched");
+  const allowed = await run(["--allow-dirty"]);
+  assert.equal(allowed.code, 0, allowed.stderr);
 });

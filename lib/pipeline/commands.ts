@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { TaskError } from "../cli.ts";
+import { TaskError, UsageError } from "../cli.ts";
 import type { Environment } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { outputsFile } from "../deploy.ts";
@@ -51,10 +51,14 @@ export interface EnvironmentOutputs {
 
 /** The environment's outputs: saved by the last deploy, else read from its state. */
 export async function environmentOutputs(ctx: TaskContext, env: Environment): Promise<EnvironmentOutputs> {
-  let outputs: Partial<EnvironmentOutputs>;
-  try {
-    outputs = JSON.parse(await Deno.readTextFile(outputsFile(env)));
-  } catch {
+  const { names } = ctx.config;
+  // The saved copy is a cache: used only when it matches this config (another config, account or
+  // rename would point at the wrong resources); otherwise the state is read.
+  const matches = (o: Partial<EnvironmentOutputs>) =>
+    o.bucket_name === names.mlBucket(env) && o.model_package_group_name === names.modelPackageGroup &&
+    o.execution_role_arn === `arn:aws:iam::${ctx.config.account(env).id}:role/${names.executionRole(env)}`;
+  let outputs: Partial<EnvironmentOutputs> = await Deno.readTextFile(outputsFile(env)).then(JSON.parse, () => ({}));
+  if (!matches(outputs)) {
     const root = ctx.root("main", env);
     await root.prepare();
     outputs = await root.outputs<Partial<EnvironmentOutputs>>();
@@ -74,6 +78,11 @@ export async function definitionInputs(
   options: { image?: string },
 ): Promise<DefinitionInputs> {
   const placeholder = offlineInputs(ctx.config, env);
+  if (options.image && !/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(options.image)) {
+    throw new UsageError(
+      `--image "${options.image}" is not pinned by digest: give <repository>@sha256:<64 hex> (deno task build prints it)`,
+    );
+  }
   if (ctx.offline) return options.image ? { ...placeholder, imageUri: options.image } : placeholder;
   if (!options.image) {
     throw new TaskError(
@@ -177,22 +186,27 @@ export async function printDefinition(ctx: TaskContext, env: Environment, image?
   console.log(canonicalJson(definition, 2));
 }
 
-/** SageMaker and S3 clients acting in the environment's account. */
-async function clients(ctx: TaskContext, env: Environment) {
-  const [{ SageMakerClient }, { S3Client }] = await Promise.all([
-    import("@aws-sdk/client-sagemaker"),
-    import("@aws-sdk/client-s3"),
-  ]);
-  const clientConfig = await ctx.aws.clientConfig(env);
-  return {
-    sagemaker: new SageMakerClient(clientConfig),
-    s3: new S3Client({ ...clientConfig, forcePathStyle: pathStyle() }),
-  };
-}
-
-/** Path-style S3 addressing when an endpoint override (a fake, a proxy) is set. */
-function pathStyle(): boolean {
-  return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
+/**
+ * Runs `work` with a pipeline service acting in the environment's account, after the
+ * account guard; SDK failures become one line (credentials ones say how to log in).
+ */
+async function withPipelineService<T>(
+  ctx: TaskContext,
+  env: Environment,
+  what: string,
+  work: (service: PipelineService) => Promise<T>,
+  options: { pollMs?: number } = {},
+): Promise<T> {
+  await ctx.aws.assertAccount(env, what);
+  const { SageMakerClient } = await import("@aws-sdk/client-sagemaker");
+  const client = new SageMakerClient(await ctx.aws.clientConfig(env));
+  try {
+    return await work(new PipelineService(client, options));
+  } catch (error) {
+    throw ctx.aws.awsError(env, `${what} ${env}`, error);
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Upserts the environment's pipeline pinned to `image`. */
@@ -204,46 +218,41 @@ export async function upsertPipeline(
   await ctx.aws.assertAccount(env, "upsert the pipeline of");
   const inputs = await definitionInputs(ctx, env, { image });
   const definition = checkedDefinition(inputs);
-  const { sagemaker } = await clients(ctx, env);
-  try {
-    const action = await new PipelineService(sagemaker).upsert(
-      ctx.config.names.pipeline,
-      definition,
-      inputs.executionRoleArn,
-    );
-    const hash = await definitionHash(definition);
-    log.step(
-      action === "unchanged" ? "Unchanged" : action === "created" ? "Created" : "Updated",
-      `pipeline ${ctx.config.names.pipeline} in ${env} (definition ${hash.slice(0, 12)})`,
-    );
-    return { action, hash, definition };
-  } finally {
-    sagemaker.destroy();
-  }
+  const hash = await definitionHash(definition);
+  const action = await withPipelineService(
+    ctx,
+    env,
+    "upsert the pipeline of",
+    (service) => service.upsert(ctx.config.names.pipeline, definition, inputs.executionRoleArn),
+  );
+  log.step(
+    action === "unchanged" ? "Unchanged" : action === "created" ? "Created" : "Updated",
+    `pipeline ${ctx.config.names.pipeline} in ${env} (definition ${hash.slice(0, 12)})`,
+  );
+  return { action, hash, definition };
 }
 
 /** Starts an execution with parameter overrides; the token makes retries start it once. */
 export async function startPipeline(
   ctx: TaskContext,
   env: Environment,
-  options: { params: string[]; token?: string; image?: string },
+  options: { params: string[]; token?: string },
 ): Promise<string> {
-  await ctx.aws.assertAccount(env, "start the pipeline of");
   // Overrides are checked against the declared parameters before anything is sent.
   const declared = buildDefinition(offlineInputs(ctx.config, env)).Parameters;
   const values = parseParams(declared, options.params);
   const overrides = Object.fromEntries(
     options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
   );
-  const { sagemaker } = await clients(ctx, env);
-  try {
-    const token = options.token ?? crypto.randomUUID();
-    const arn = await new PipelineService(sagemaker).start(ctx.config.names.pipeline, overrides, token);
-    log.step("Started", arn);
-    return arn;
-  } finally {
-    sagemaker.destroy();
-  }
+  const token = options.token ?? crypto.randomUUID();
+  const arn = await withPipelineService(
+    ctx,
+    env,
+    "start the pipeline of",
+    (service) => service.start(ctx.config.names.pipeline, overrides, token),
+  );
+  log.step("Started", arn);
+  return arn;
 }
 
 /** Renders an execution's state as lines (plain text, for CI logs and the live view). */
@@ -254,57 +263,53 @@ export function describeExecution(state: ExecutionState): string {
   ].join("\n");
 }
 
+/** Prints each new state: a redrawn table on a terminal, one plain line per step change elsewhere. */
+function executionReporter(): (state: ExecutionState) => void {
+  const live = Deno.stderr.isTerminal();
+  let printedLines = 0;
+  const seen = new Map<string, string>();
+  return (state) => {
+    if (live) {
+      const text = describeExecution(state);
+      if (printedLines) Deno.stderr.writeSync(new TextEncoder().encode(`\x1b[${printedLines}A\x1b[J`));
+      console.error(text);
+      printedLines = text.split("\n").length;
+      return;
+    }
+    for (const step of state.steps) {
+      if (seen.get(step.name) !== step.status) {
+        log.info(`${step.name}: ${step.status}${step.failureReason ? ` (${step.failureReason})` : ""}`);
+      }
+      seen.set(step.name, step.status);
+    }
+    if (["Succeeded", "Failed", "Stopped"].includes(state.status)) log.info(`Execution ${state.arn}: ${state.status}`);
+  };
+}
+
 /** Follows an execution (the latest when no ARN is given) until it ends. */
-export async function watchPipeline(
+export function watchPipeline(
   ctx: TaskContext,
   env: Environment,
   arn?: string,
   pollMs?: number,
 ): Promise<ExecutionState> {
-  const { sagemaker } = await clients(ctx, env);
-  try {
-    const service = new PipelineService(sagemaker, { pollMs });
+  return withPipelineService(ctx, env, "watch the pipeline of", async (service) => {
     const target = arn ?? await service.latestExecution(ctx.config.names.pipeline);
     if (!target) {
       throw new TaskError(
         `The pipeline of ${env} has no executions yet. Start one: deno task pipeline start --env ${env}`,
       );
     }
-    const live = Deno.stderr.isTerminal();
-    let printedLines = 0;
-    const seen = new Map<string, string>();
-    const final = await service.watch(target, (state) => {
-      if (live) {
-        const text = describeExecution(state);
-        if (printedLines) Deno.stderr.writeSync(new TextEncoder().encode(`\x1b[${printedLines}A\x1b[J`));
-        console.error(text);
-        printedLines = text.split("\n").length;
-      } else {
-        for (const step of state.steps) {
-          if (seen.get(step.name) !== step.status) {
-            log.info(`${step.name}: ${step.status}${step.failureReason ? ` (${step.failureReason})` : ""}`);
-          }
-          seen.set(step.name, step.status);
-        }
-      }
-    });
-    if (!live) log.info(`Execution ${final.arn}: ${final.status}`);
-    return final;
-  } finally {
-    sagemaker.destroy();
-  }
+    return await service.watch(target, executionReporter());
+  }, { pollMs });
 }
 
 /** The latest execution's state, or null when the pipeline never ran. */
-export async function pipelineStatus(ctx: TaskContext, env: Environment): Promise<ExecutionState | null> {
-  const { sagemaker } = await clients(ctx, env);
-  try {
-    const service = new PipelineService(sagemaker);
+export function pipelineStatus(ctx: TaskContext, env: Environment): Promise<ExecutionState | null> {
+  return withPipelineService(ctx, env, "read the pipeline of", async (service) => {
     const arn = await service.latestExecution(ctx.config.names.pipeline);
     return arn ? await service.state(arn) : null;
-  } finally {
-    sagemaker.destroy();
-  }
+  });
 }
 
 /** Uploads the configured dataset to the environment's bucket unless it is already there. */
@@ -316,12 +321,14 @@ export async function uploadData(ctx: TaskContext, env: Environment): Promise<{ 
     throw new TaskError(`The dataset "${path}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
   });
   const key = `data/${path.split("/").at(-1)}`;
-  const { s3 } = await clients(ctx, env);
+  const uri = `s3://${bucket_name}/${key}`;
+  const s3 = await ctx.aws.s3Client(env);
   try {
     const uploaded = await uploadIfChanged(s3, bucket_name, key, bytes);
-    const uri = `s3://${bucket_name}/${key}`;
     log.step(uploaded ? "Uploaded" : "Unchanged", `${path} → ${uri}`);
     return { uri, uploaded };
+  } catch (error) {
+    throw ctx.aws.awsError(env, `upload ${path} to ${uri}`, error);
   } finally {
     s3.destroy();
   }

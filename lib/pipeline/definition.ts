@@ -17,6 +17,7 @@
  * @module
  */
 import type { Config, Environment } from "../config.ts";
+import { sha256Hex } from "../hash.ts";
 import { execution, type Expression, join, jsonGet, parameter, stepProperty, type Value } from "./expressions.ts";
 import {
   conditionStep,
@@ -264,8 +265,6 @@ export function canonicalJson(definition: unknown, indent?: number): string {
 }
 
 /** SHA-256 of the canonical JSON, hex. */
-export async function definitionHash(definition: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalJson(definition));
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function definitionHash(definition: unknown): Promise<string> {
+  return sha256Hex(canonicalJson(definition));
 }

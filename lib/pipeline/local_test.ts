@@ -136,7 +136,7 @@ Deno.test("`pipeline local` exits non-zero on the Fail branch and 2 on an unknow
   const failed = await runTask("pipeline", ["local", "--param", "AccuracyThreshold=1.01"], { env: { NO_COLOR: "1" } });
   assert.equal(failed.code, 1, failed.stderr);
   assert.match(
-    failed.stderr,
+    failed.stdout,
     /Pipeline failed at step AccuracyTooLow: Model accuracy 0\.\d+ is below the threshold 1\.01/,
   );
   const after = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);

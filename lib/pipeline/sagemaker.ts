@@ -25,7 +25,9 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { TaskError } from "../cli.ts";
+import { sha256Hex } from "../hash.ts";
 import { log } from "../log.ts";
+import { sleep } from "../process.ts";
 import { canonicalJson } from "./definition.ts";
 import type { PipelineDefinition } from "./steps.ts";
 
@@ -67,7 +69,7 @@ export class PipelineService {
   readonly #pollMs: number;
 
   constructor(readonly client: SageMakerClient, options: ServiceOptions = {}) {
-    this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#sleep = options.sleep ?? sleep;
     this.#maxAttempts = options.maxAttempts ?? 6;
     this.#pollMs = options.pollMs ?? 15_000;
   }
@@ -199,15 +201,9 @@ export function failureOf(state: ExecutionState): string {
     : state.failureReason ?? `the execution ended ${state.status}`;
 }
 
-/** SHA-256 of bytes, hex. */
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Uploads `bytes` to `s3://bucket/key` unless an object with the same SHA-256 is there. */
 export async function uploadIfChanged(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<boolean> {
-  const hash = await sha256(bytes);
+  const hash = await sha256Hex(bytes);
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     if (head.Metadata?.sha256 === hash) return false;
