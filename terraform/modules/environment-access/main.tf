@@ -461,6 +461,8 @@ module "deploy_role" {
   oidc_provider_arn = aws_iam_openid_connect_provider.github.arn
   subjects          = var.deploy_subjects
   policy            = local.deploy_policy
+  # promote --wait follows a training run; the promote workflow asks for sessions this long.
+  max_session_duration = 10800
 }
 
 module "plan_role" {

@@ -194,6 +194,16 @@ run "environment_roles_are_least_privilege" {
     error_message = "No policy may allow \"*\", \"iam:*\" or NotAction (AdministratorAccess-like)."
   }
 
+  # promote resolves the commit's image digest: DescribeImages on the one repository, nothing more of ECR.
+  assert {
+    condition = alltrue([
+      for m in [module.dev, module.staging, module.prod] : [
+        for s in jsondecode(m.deploy_role_policy).Statement : s if can(regex("^ecr:", try(s.Action, "")))
+      ] == [{ Sid = "ImageLookup", Effect = "Allow", Action = "ecr:DescribeImages", Resource = aws_ecr_repository.this.arn }]
+    ])
+    error_message = "Deploy roles may only DescribeImages on the training repository."
+  }
+
   # Role creation and policy writes only for roles carrying this account's boundary.
   assert {
     condition = alltrue(flatten([
