@@ -7,7 +7,9 @@
  * 2. Backend: the state bucket, applied with local state, which is then
  *    migrated into the bucket it created (no state file stays on disk).
  * 3. Operations: registry, GitHub OIDC providers and CI roles in all accounts.
- * 4. Environments: each environment's state backend initialised (and checked).
+ * 4. Environments: each environment's state object seeded (an empty state, so that CI roles,
+ *    which may list only their own prefix, find it: S3 answers them 403, not 404, for a missing
+ *    key) and its backend initialised.
  * 5. What to put in the GitHub repository.
  *
  * @example
@@ -36,7 +38,7 @@ export type BackendState = "in-bucket" | "local" | "none";
 /** What one bootstrap step did (or would do with `--plan`). */
 export interface StepReport {
   step: string;
-  status: "no changes" | "applied" | "would change" | "migrated" | "ready" | "skipped";
+  status: "no changes" | "applied" | "would change" | "migrated" | "seeded" | "ready" | "skipped";
   summary: PlanSummary | null;
   /** Terraform's JSON form of the step's plan (`terraform show -json`), when it planned. */
   planJsonFile?: string;
@@ -58,7 +60,7 @@ export interface BootstrapReport {
 }
 
 /** Runs every preflight check and throws one error listing all problems. */
-export async function preflight(ctx: TaskContext): Promise<void> {
+export async function preflight(ctx: TaskContext): Promise<string> {
   const problems: string[] = [];
   const version = await run(["terraform", "version", "-json"], { capture: true, captureStderr: true }).catch(() =>
     null
@@ -80,6 +82,46 @@ export async function preflight(ctx: TaskContext): Promise<void> {
     throw new TaskError(
       `Bootstrap preflight found ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
+  }
+  return found!;
+}
+
+/** An empty Terraform state (what `terraform` itself writes before the first apply). */
+export function emptyState(terraformVersion: string): string {
+  return JSON.stringify({
+    version: 4,
+    terraform_version: terraformVersion,
+    serial: 0,
+    lineage: crypto.randomUUID(),
+    outputs: {},
+    resources: [],
+    check_results: null,
+  }, null, 2) + "\n";
+}
+
+/**
+ * Writes an empty state for an environment unless it has one (a conditional PUT, so an existing
+ * state is never touched). CI roles may list only their own prefix, and S3 answers such callers
+ * 403 rather than 404 for a missing key, which Terraform cannot take for "no state yet".
+ */
+export async function seedEnvironmentState(ctx: TaskContext, root: TerraformRoot, terraformVersion: string): Promise<boolean> {
+  const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = await ctx.aws.s3Client("operations");
+  const { bucket, key } = root.s3BackendConfig() as { bucket: string; key: string };
+  try {
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: emptyState(terraformVersion),
+      IfNoneMatch: "*",
+      ContentType: "application/json",
+    }));
+    return true;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;
+    throw ctx.aws.awsError("operations", `seed s3://${bucket}/${key}`, error);
+  } finally {
+    s3.destroy();
   }
 }
 
@@ -132,7 +174,7 @@ export async function bootstrap(ctx: TaskContext, options: BootstrapOptions): Pr
     "Checking",
     ctx.offline ? "tools (offline: no AWS identities)" : "tools and the identity of all four accounts",
   );
-  await preflight(ctx);
+  const terraformVersion = await preflight(ctx);
   const planOnly = options.planOnly || ctx.offline;
   const steps: StepReport[] = [];
 
@@ -180,14 +222,21 @@ export async function bootstrap(ctx: TaskContext, options: BootstrapOptions): Pr
   const operations = ctx.root("operations");
   steps.push(await planApply(operations, "operations", options));
 
-  // 4. Environments: each one's backend initialised with its own state key (checks access too).
+  // 4. Environments: each one's state seeded and its backend initialised (which checks access too).
+  let seeded = false;
   for (const env of ENVIRONMENTS) {
     log.step("Preparing", `state backend of ${env}`);
-    await ctx.root("main", env).prepare();
+    const root = ctx.root("main", env);
+    if (await seedEnvironmentState(ctx, root, terraformVersion)) {
+      log.step("Seeded", `empty state of ${env}`);
+      seeded = true;
+    }
+    await root.prepare();
   }
-  steps.push({ step: "environments", status: "ready", summary: null });
+  steps.push({ step: "environments", status: seeded ? "seeded" : "ready", summary: null });
   const outputs = await operations.outputs();
-  return { steps, outputs, changed: steps.some((s) => s.status === "applied" || s.status === "migrated") };
+  const changed = steps.some((s) => ["applied", "migrated", "seeded"].includes(s.status));
+  return { steps, outputs, changed };
 }
 
 /** Human summary of a bootstrap run, with what to set in GitHub. */

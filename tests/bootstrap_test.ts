@@ -47,7 +47,7 @@ function summary(call: string): string {
 }
 
 Deno.test("a fresh bootstrap applies the backend with local state, migrates it, applies operations, prepares each environment", async () => {
-  const { aws, bootstrap, calls, dir } = await setup();
+  const { aws, s3, bootstrap, calls, dir } = await setup();
   try {
     const run = await bootstrap(["--yes"], { STUB_PLAN_EXIT: "2" });
     assert.equal(run.code, 0, run.stderr);
@@ -73,6 +73,12 @@ Deno.test("a fresh bootstrap applies the backend with local state, migrates it, 
     assert.match(run.stdout, /MLOPS_DEV_DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role\/mlops-dev-deploy/);
     const left = await Deno.stat(`${dir}/.mlops/terraform/backend/terraform.tfstate`).then(() => true, () => false);
     assert.equal(left, false, "no local state stays on disk");
+    for (const env of ["dev", "staging", "prod"]) {
+      const seeded = JSON.parse(s3.text("mlops-tfstate-111111111111", `main/${env}/terraform.tfstate`) ?? "{}");
+      assert.equal(seeded.version, 4, `${env} has an empty state for CI roles to find`);
+      assert.equal(seeded.terraform_version, "1.11.4", "written for the terraform that will read it");
+      assert.deepEqual(seeded.resources, []);
+    }
   } finally {
     await aws.close();
   }
@@ -81,17 +87,31 @@ Deno.test("a fresh bootstrap applies the backend with local state, migrates it, 
 Deno.test("a second bootstrap finds the state in its bucket, applies nothing and says so", async () => {
   const { aws, s3, bootstrap, calls } = await setup();
   try {
-    s3.objects.set("mlops-tfstate-111111111111/backend/terraform.tfstate", {
-      body: new TextEncoder().encode('{"version":4}'),
-      metadata: {},
-      etag: '"x"',
-    });
+    for (
+      const key of [
+        "backend/terraform.tfstate",
+        "main/dev/terraform.tfstate",
+        "main/staging/terraform.tfstate",
+        "main/prod/terraform.tfstate",
+      ]
+    ) {
+      s3.objects.set(`mlops-tfstate-111111111111/${key}`, {
+        body: new TextEncoder().encode('{"version":4}'),
+        metadata: {},
+        etag: '"x"',
+      });
+    }
     const run = await bootstrap(["--yes"], { STUB_PLAN_EXIT: "0" });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /No changes: already bootstrapped\./);
     const commands = (await calls()).map(summary);
     assert.ok(!commands.some((c) => c.includes("apply") || c.includes("migrate")), commands.join("\n"));
     assert.ok(commands.includes("backend plan") && commands.includes("operations plan"));
+    assert.equal(
+      s3.text("mlops-tfstate-111111111111", "main/dev/terraform.tfstate"),
+      '{"version":4}',
+      "existing state untouched",
+    );
   } finally {
     await aws.close();
   }

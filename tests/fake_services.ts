@@ -195,6 +195,11 @@ export class FakeS3 {
   ) => boolean = () => true;
   /** Milliseconds to hold every response (to widen race windows in tests). */
   delayMs = 0;
+  /**
+   * Whether a caller may list the bucket without a prefix condition. Like S3, a GET or HEAD of a
+   * missing key answers 404 only to such callers, 403 to everyone else.
+   */
+  listable: (accessKeyId: string, bucket: string) => boolean = () => true;
 
   constructor(readonly aws: FakeAws) {
     aws.handle("s3", (r) => this.#handle(r));
@@ -226,6 +231,11 @@ export class FakeS3 {
       });
     }
     const id = `${bucket}/${key}`;
+    const denied = () =>
+      new Response(`<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`, {
+        status: 403,
+        headers: { "content-type": "application/xml" },
+      });
     const missing = () =>
       new Response(`<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`, {
         status: 404,
@@ -234,13 +244,14 @@ export class FakeS3 {
     switch (request.method) {
       case "HEAD": {
         const o = this.objects.get(id);
-        if (!o) return new Response(null, { status: 404 });
+        if (!o) return new Response(null, { status: this.listable(request.accessKeyId, bucket) ? 404 : 403 });
         return new Response(null, { headers: this.#headers(o) });
       }
       case "GET": {
         if (!key) return this.#list(bucket, request.url.searchParams.get("prefix") ?? "");
         const o = this.objects.get(id);
-        return o ? new Response(o.body as Uint8Array<ArrayBuffer>, { headers: this.#headers(o) }) : missing();
+        if (o) return new Response(o.body as Uint8Array<ArrayBuffer>, { headers: this.#headers(o) });
+        return this.listable(request.accessKeyId, bucket) ? missing() : denied();
       }
       case "PUT": {
         if (request.headers.get("if-none-match") === "*" && this.objects.has(id)) {

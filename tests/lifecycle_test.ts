@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadContext } from "../lib/context.ts";
-import { locateBackendState } from "../lib/bootstrap.ts";
+import { emptyState, locateBackendState } from "../lib/bootstrap.ts";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeS3 } from "./fake_services.ts";
 import { isolatedEnv, REPO, runTask, taskCommand, writeConfig, writeProfiles } from "./helpers.ts";
@@ -32,14 +32,28 @@ async function fakeAws() {
 }
 
 Deno.test({
-  name: "CI credentials that may only touch main/dev/ in the state bucket can plan dev",
+  name: "CI credentials that may only touch main/dev/ in the state bucket can plan dev once bootstrap seeded its state",
   sanitizeResources: false,
   async fn() {
     const { aws, s3 } = await fakeAws();
     try {
       s3.allow = ({ accessKeyId, key, prefix }) =>
         accessKeyId !== "AKIDDEV" || (key || prefix || "").startsWith("main/dev/");
+      // Like S3 for a caller whose ListBucket grant is prefix-conditioned: a missing key is a 403.
+      s3.listable = (accessKeyId) => accessKeyId !== "AKIDDEV";
       const ci = await checkout(aws, { CI: "true", AWS_ACCESS_KEY_ID: "AKIDDEV", AWS_SECRET_ACCESS_KEY: "x" });
+      const unseeded = await ci.task("deploy", ["dev", "--plan"]);
+      assert.equal(unseeded.code, 1, "without a state object Terraform gets a 403 it cannot take for 'empty'");
+      assert.match(unseeded.stderr, /main\/dev\/terraform\.tfstate.*(403|Forbidden|AccessDenied)/);
+
+      const version = JSON.parse(
+        new TextDecoder().decode((await new Deno.Command("terraform", { args: ["version", "-json"] }).output()).stdout),
+      ).terraform_version;
+      s3.objects.set(`${BUCKET}/${DEV_STATE}`, {
+        body: new TextEncoder().encode(emptyState(version)),
+        metadata: {},
+        etag: '"seed"',
+      });
       const run = await ci.task("deploy", ["dev", "--plan"]);
       assert.equal(run.code, 3, run.stderr);
       assert.match(run.stderr, /Plan \d+ to add, 0 to change, 0 to destroy/);
