@@ -88,15 +88,19 @@ export async function preflight(ctx: TaskContext): Promise<string> {
 
 /** An empty Terraform state (what `terraform` itself writes before the first apply). */
 export function emptyState(terraformVersion: string): string {
-  return JSON.stringify({
-    version: 4,
-    terraform_version: terraformVersion,
-    serial: 0,
-    lineage: crypto.randomUUID(),
-    outputs: {},
-    resources: [],
-    check_results: null,
-  }, null, 2) + "\n";
+  return JSON.stringify(
+    {
+      version: 4,
+      terraform_version: terraformVersion,
+      serial: 0,
+      lineage: crypto.randomUUID(),
+      outputs: {},
+      resources: [],
+      check_results: null,
+    },
+    null,
+    2,
+  ) + "\n";
 }
 
 /**
@@ -104,18 +108,24 @@ export function emptyState(terraformVersion: string): string {
  * state is never touched). CI roles may list only their own prefix, and S3 answers such callers
  * 403 rather than 404 for a missing key, which Terraform cannot take for "no state yet".
  */
-export async function seedEnvironmentState(ctx: TaskContext, root: TerraformRoot, terraformVersion: string): Promise<boolean> {
+export async function seedEnvironmentState(
+  ctx: TaskContext,
+  root: TerraformRoot,
+  terraformVersion: string,
+): Promise<boolean> {
   const { PutObjectCommand } = await import("@aws-sdk/client-s3");
   const s3 = await ctx.aws.s3Client("operations");
   const { bucket, key } = root.s3BackendConfig() as { bucket: string; key: string };
   try {
-    await s3.send(new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: emptyState(terraformVersion),
-      IfNoneMatch: "*",
-      ContentType: "application/json",
-    }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: emptyState(terraformVersion),
+        IfNoneMatch: "*",
+        ContentType: "application/json",
+      }),
+    );
     return true;
   } catch (error) {
     if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return false;

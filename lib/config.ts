@@ -326,6 +326,10 @@ export class Names {
   schedulerRole(env: Environment): string {
     return `${this.data.name}-${env}-retraining`;
   }
+  /** IAM path of the roles the main stack creates (the only roles a deploy role may manage and pass). */
+  get workloadRolePath(): string {
+    return `/${this.data.name}-workload/`;
+  }
   /** Prefix of the environment's state objects in the state bucket. */
   statePrefix(env: Environment): string {
     return `main/${env}/`;

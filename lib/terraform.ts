@@ -269,6 +269,8 @@ export class TerraformRoot {
             plan_role_name: names.planRole(env),
             plan_subjects: subjects.plan,
             boundary_policy_name: names.boundaryPolicy,
+            execution_role_name: names.executionRole(env),
+            scheduler_role_name: names.schedulerRole(env),
           }])),
         };
       case "main": {

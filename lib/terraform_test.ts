@@ -3,6 +3,7 @@ import { Config } from "./config.ts";
 import { lastError, renderBackendConfig, summarizePlan, TerraformRoot } from "./terraform.ts";
 import { REPO } from "../tests/helpers.ts";
 import { takesVarFile } from "../tasks/tf.ts";
+import { offlineInputs } from "./pipeline/definition.ts";
 
 const config = await Config.load(`${REPO}/mlops.config.json`);
 
@@ -38,6 +39,23 @@ Deno.test("operations variables carry exact OIDC subjects per environment", () =
   assert.deepEqual(vars.environments.dev.deploy_subjects, ["repo:example-org/mlops-template:ref:refs/heads/main"]);
   assert.deepEqual(vars.environments.prod.deploy_subjects, ["repo:example-org/mlops-template:environment:prod"]);
   assert.deepEqual(vars.environments.staging.plan_subjects, ["repo:example-org/mlops-template:pull_request"]);
+});
+
+Deno.test("operations variables name the workload roles each deploy role may create; their ARNs carry the workload path", () => {
+  const vars = new TerraformRoot(config, "operations", null, { repoDir: REPO }).variables() as {
+    environments: Record<string, { execution_role_name: string; scheduler_role_name: string }>;
+  };
+  const main = new TerraformRoot(config, "main", "dev", { repoDir: REPO }).variables() as {
+    execution_role_name: string;
+    retraining: { scheduler_role_name: string };
+  };
+  assert.equal(vars.environments.dev.execution_role_name, main.execution_role_name);
+  assert.equal(vars.environments.dev.scheduler_role_name, main.retraining.scheduler_role_name);
+  assert.equal(config.names.workloadRolePath, "/mlops-workload/");
+  assert.equal(
+    offlineInputs(config, "dev").executionRoleArn,
+    "arn:aws:iam::222222222222:role/mlops-workload/mlops-dev-sagemaker-execution",
+  );
 });
 
 Deno.test("backend config: one state key per environment inside its prefix, native locking, profile on a laptop", () => {

@@ -19,7 +19,7 @@ async function workspace() {
   await Deno.writeTextFile(
     `${dir}/.mlops/outputs/dev.json`,
     JSON.stringify({
-      execution_role_arn: "arn:aws:iam::222222222222:role/mlops-dev-sagemaker-execution",
+      execution_role_arn: "arn:aws:iam::222222222222:role/mlops-workload/mlops-dev-sagemaker-execution",
       bucket_name: "mlops-dev-ml-222222222222",
       model_package_group_name: "mlops-models",
     }),

@@ -27,7 +27,7 @@ case "$*" in
     case "$*" in *-chdir=*/main\\ *|*-chdir=*/main) ;; esac
     acct=$(case "$TF_DATA_DIR" in *main-dev*) echo 222222222222;; *main-staging*) echo 333333333333;; *) echo 444444444444;; esac)
     name=$(case "$TF_DATA_DIR" in *main-dev*) echo dev;; *main-staging*) echo staging;; *) echo prod;; esac)
-    echo "{\\"execution_role_arn\\":{\\"value\\":\\"arn:aws:iam::$acct:role/mlops-$name-sagemaker-execution\\"},\\"bucket_name\\":{\\"value\\":\\"mlops-$name-ml-$acct\\"},\\"model_package_group_name\\":{\\"value\\":\\"mlops-models\\"}}" ;;
+    echo "{\\"execution_role_arn\\":{\\"value\\":\\"arn:aws:iam::$acct:role/mlops-workload/mlops-$name-sagemaker-execution\\"},\\"bucket_name\\":{\\"value\\":\\"mlops-$name-ml-$acct\\"},\\"model_package_group_name\\":{\\"value\\":\\"mlops-models\\"}}" ;;
   *) echo "unexpected terraform $*" >&2; exit 9 ;;
 esac`;
 

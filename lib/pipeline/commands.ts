@@ -56,7 +56,8 @@ export async function environmentOutputs(ctx: TaskContext, env: Environment): Pr
   // rename would point at the wrong resources); otherwise the state is read.
   const matches = (o: Partial<EnvironmentOutputs>) =>
     o.bucket_name === names.mlBucket(env) && o.model_package_group_name === names.modelPackageGroup &&
-    o.execution_role_arn === `arn:aws:iam::${ctx.config.account(env).id}:role/${names.executionRole(env)}`;
+    o.execution_role_arn ===
+      `arn:aws:iam::${ctx.config.account(env).id}:role${names.workloadRolePath}${names.executionRole(env)}`;
   let outputs: Partial<EnvironmentOutputs> = await Deno.readTextFile(outputsFile(env)).then(JSON.parse, () => ({}));
   if (!matches(outputs)) {
     const root = ctx.root("main", env);

@@ -73,7 +73,7 @@ export function offlineInputs(config: Config, env: Environment): DefinitionInput
   return {
     config,
     env,
-    executionRoleArn: `arn:aws:iam::${config.account(env).id}:role/${names.executionRole(env)}`,
+    executionRoleArn: `arn:aws:iam::${config.account(env).id}:role${names.workloadRolePath}${names.executionRole(env)}`,
     bucket: names.mlBucket(env),
     modelPackageGroup: names.modelPackageGroup,
     imageUri: `${names.registry}/${names.ecrRepository}@sha256:${"0".repeat(64)}`,

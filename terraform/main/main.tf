@@ -3,15 +3,20 @@
 # schedule and the optional Studio domain. The pipeline itself is upserted by
 # the tasks; its name is passed in so the schedule and roles can target it.
 # Every role created here carries the permissions boundary from the
-# operations stack. Nothing here is billed per hour at rest.
+# operations stack and lives on the IAM path "/<name>-workload/", the only
+# roles the deploy role may manage and pass. Nothing here is billed per hour
+# at rest.
 
 data "aws_partition" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
 
+  # Must match the path the environment-access module scopes the deploy role to.
+  workload_role_path = "/${var.name}-workload/"
+
   bucket_arn          = "arn:${local.partition}:s3:::${var.bucket_name}"
-  execution_role_arn  = "arn:${local.partition}:iam::${var.account_id}:role/${var.execution_role_name}"
+  execution_role_arn  = "arn:${local.partition}:iam::${var.account_id}:role${local.workload_role_path}${var.execution_role_name}"
   sagemaker_arn       = "arn:${local.partition}:sagemaker:${var.region}:${var.account_id}"
   model_package_group = lower(var.model_package_group_name)
 
@@ -174,6 +179,7 @@ module "bucket" {
 
 resource "aws_iam_role" "execution" {
   name                 = var.execution_role_name
+  path                 = local.workload_role_path
   description          = "SageMaker execution role of the ${var.name} ${var.environment} pipeline."
   assume_role_policy   = local.execution_role_trust
   permissions_boundary = var.permissions_boundary_arn
@@ -198,6 +204,7 @@ resource "aws_iam_role" "scheduler" {
   count = var.retraining.enabled ? 1 : 0
 
   name                 = var.retraining.scheduler_role_name
+  path                 = local.workload_role_path
   description          = "Lets EventBridge Scheduler start the ${var.name} ${var.environment} pipeline."
   assume_role_policy   = local.scheduler_role_trust
   permissions_boundary = var.permissions_boundary_arn

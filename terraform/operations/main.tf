@@ -25,9 +25,11 @@ locals {
         Principal = { AWS = local.environment_account_roots[env] }
         Action    = "s3:ListBucket"
         Resource  = local.records_bucket_arn
+        # Unconditioned on purpose: S3 answers a GET of a missing key with 404 only to callers that may
+        # list the bucket (a prefix-conditioned grant does not count), and promote reads records that do
+        # not exist yet. The bucket holds nothing but promotion records.
         Condition = {
-          ArnEquals  = { "aws:PrincipalArn" = "arn:${local.partition}:iam::${e.account_id}:role/${e.deploy_role_name}" }
-          StringLike = { "s3:prefix" = ["promotions/", "promotions/*"] }
+          ArnEquals = { "aws:PrincipalArn" = "arn:${local.partition}:iam::${e.account_id}:role/${e.deploy_role_name}" }
         }
       },
       {
@@ -200,6 +202,8 @@ module "dev" {
   plan_role_name       = var.environments["dev"].plan_role_name
   plan_subjects        = var.environments["dev"].plan_subjects
   boundary_policy_name = var.environments["dev"].boundary_policy_name
+  execution_role_name  = var.environments["dev"].execution_role_name
+  scheduler_role_name  = var.environments["dev"].scheduler_role_name
 }
 
 module "staging" {
@@ -222,6 +226,8 @@ module "staging" {
   plan_role_name       = var.environments["staging"].plan_role_name
   plan_subjects        = var.environments["staging"].plan_subjects
   boundary_policy_name = var.environments["staging"].boundary_policy_name
+  execution_role_name  = var.environments["staging"].execution_role_name
+  scheduler_role_name  = var.environments["staging"].scheduler_role_name
 }
 
 module "prod" {
@@ -244,4 +250,6 @@ module "prod" {
   plan_role_name       = var.environments["prod"].plan_role_name
   plan_subjects        = var.environments["prod"].plan_subjects
   boundary_policy_name = var.environments["prod"].boundary_policy_name
+  execution_role_name  = var.environments["prod"].execution_role_name
+  scheduler_role_name  = var.environments["prod"].scheduler_role_name
 }

@@ -129,7 +129,7 @@ variable "records_bucket_name" {
 }
 
 variable "environments" {
-  description = "The environment accounts and their CI roles. Keys must be exactly dev, staging and prod."
+  description = "The environment accounts, their CI roles and the names of the workload roles the main stack creates there (the only roles each deploy role may create). Keys must be exactly dev, staging and prod."
   type = map(object({
     account_id           = string
     profile              = optional(string)
@@ -139,6 +139,8 @@ variable "environments" {
     plan_role_name       = string
     plan_subjects        = list(string)
     boundary_policy_name = string
+    execution_role_name  = string
+    scheduler_role_name  = string
   }))
 
   validation {
@@ -174,7 +176,7 @@ variable "environments" {
   validation {
     condition = alltrue(flatten([
       for e in values(var.environments) : [
-        for role in [e.deploy_role_name, e.plan_role_name] : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", role))
+        for role in [e.deploy_role_name, e.plan_role_name, e.execution_role_name, e.scheduler_role_name] : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", role))
       ]
     ])) && alltrue([for e in values(var.environments) : can(regex("^[A-Za-z0-9+=,.@_-]{1,128}$", e.boundary_policy_name))])
     error_message = "Role names must be 1-64 and policy names 1-128 characters of letters, digits and +=,.@_-."

@@ -16,12 +16,12 @@ mock_provider "aws" {
 # Realistic values where assertions compare against them (mocks return random strings).
 override_resource {
   target = aws_iam_role.execution
-  values = { arn = "arn:aws:iam::444444444444:role/mlops-prod-sagemaker-execution" }
+  values = { arn = "arn:aws:iam::444444444444:role/mlops-workload/mlops-prod-sagemaker-execution" }
 }
 
 override_resource {
   target = aws_iam_role.scheduler
-  values = { arn = "arn:aws:iam::444444444444:role/mlops-prod-scheduler" }
+  values = { arn = "arn:aws:iam::444444444444:role/mlops-workload/mlops-prod-scheduler" }
 }
 
 override_resource {
@@ -113,10 +113,19 @@ run "execution_role_is_scoped" {
       Sid       = "PassSelfToSageMaker"
       Effect    = "Allow"
       Action    = "iam:PassRole"
-      Resource  = "arn:aws:iam::444444444444:role/mlops-prod-sagemaker-execution"
+      Resource  = "arn:aws:iam::444444444444:role/mlops-workload/mlops-prod-sagemaker-execution"
       Condition = { StringEquals = { "iam:PassedToService" = "sagemaker.amazonaws.com" } }
     }
-    error_message = "The execution role may pass only itself, only to SageMaker."
+    error_message = "The execution role may pass only itself (its ARN includes the workload path), only to SageMaker."
+  }
+
+  # The deploy role may manage and pass roles on this path only (environment-access module).
+  assert {
+    condition = (
+      aws_iam_role.execution.path == "/mlops-workload/"
+      && aws_iam_role.scheduler[0].path == "/mlops-workload/"
+    )
+    error_message = "Every role of this stack must be on the IAM path \"/<name>-workload/\"."
   }
 
   assert {

@@ -1,10 +1,15 @@
 # Everything CI needs in one environment account:
 #   - the GitHub Actions OIDC provider,
 #   - the permissions boundary that caps every workload role (no IAM except
-#     passing a project role to SageMaker),
+#     passing a workload role to SageMaker),
 #   - the deploy role (apply the main stack, upsert/run the pipeline, write
 #     this environment's promotion records),
-#   - the read-only plan role (refresh + state read; plans run with -lock=false).
+#   - the read-only plan role (refresh + state read; plans run with -lock=false),
+#   - the account-wide S3 public access block.
+# The workload roles of the main stack live on the IAM path "/<name>-workload/";
+# the deploy role may manage, and pass, roles on that path only, may create
+# only the two workload roles by name, and may never change a role's trust
+# policy or delete a role (an administrator's job).
 # Policies are built with jsonencode() so tests can parse them.
 
 data "aws_partition" "current" {}
@@ -15,13 +20,22 @@ locals {
   # Everything the project creates in this account is named "<name>-*".
   project_pattern = "${var.name}-*"
 
+  # The main stack puts its roles (execution role, scheduler role) on this path.
+  workload_role_path = "/${var.name}-workload/"
+
   iam_arn_prefix       = "arn:${local.partition}:iam::${var.account_id}"
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${var.region}:${var.account_id}"
 
   boundary_policy_arn = "${local.iam_arn_prefix}:policy/${var.boundary_policy_name}"
   deploy_role_arn     = "${local.iam_arn_prefix}:role/${var.deploy_role_name}"
   plan_role_arn       = "${local.iam_arn_prefix}:role/${var.plan_role_name}"
-  workload_role_arns  = "${local.iam_arn_prefix}:role/${local.project_pattern}"
+  workload_role_arns  = "${local.iam_arn_prefix}:role${local.workload_role_path}*"
+
+  # The only roles the deploy role may create: the main stack's, by exact name.
+  workload_role_create_arns = [
+    "${local.iam_arn_prefix}:role${local.workload_role_path}${var.execution_role_name}",
+    "${local.iam_arn_prefix}:role${local.workload_role_path}${var.scheduler_role_name}",
+  ]
 
   ml_bucket_arns = "arn:${local.partition}:s3:::${local.project_pattern}"
   state_bucket   = "arn:${local.partition}:s3:::${var.state_bucket_name}"
@@ -56,11 +70,11 @@ locals {
       Resource = "${local.state_bucket}/${var.state_prefix}*"
     },
     {
-      Sid       = "PromotionRecordsList"
-      Effect    = "Allow"
-      Action    = "s3:ListBucket"
-      Resource  = local.records_bucket
-      Condition = { StringLike = { "s3:prefix" = ["promotions/", "promotions/*"] } }
+      # Unconditioned: a missing record must read as 404, not 403 (see the records bucket policy).
+      Sid      = "PromotionRecordsList"
+      Effect   = "Allow"
+      Action   = "s3:ListBucket"
+      Resource = local.records_bucket
     },
     {
       # Promotion reads the record of the environment it promotes from.
@@ -241,11 +255,18 @@ locals {
       Resource = "arn:${local.partition}:scheduler:${var.region}:${var.account_id}:schedule/default/${local.project_pattern}"
     },
     {
-      # Role creation and policy changes only for roles that carry the boundary.
+      # Only the main stack's two roles, by name, on the workload path, with the boundary.
+      Sid       = "WorkloadRolesCreate"
+      Effect    = "Allow"
+      Action    = "iam:CreateRole"
+      Resource  = local.workload_role_create_arns
+      Condition = { StringEquals = { "iam:PermissionsBoundary" = local.boundary_policy_arn } }
+    },
+    {
+      # Policy changes only for workload roles that carry the boundary.
       Sid    = "WorkloadRolesWithBoundary"
       Effect = "Allow"
       Action = [
-        "iam:CreateRole",
         "iam:PutRolePermissionsBoundary",
         "iam:PutRolePolicy",
         "iam:DeleteRolePolicy",
@@ -257,7 +278,6 @@ locals {
       Sid    = "WorkloadRolesManage"
       Effect = "Allow"
       Action = [
-        "iam:DeleteRole",
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListAttachedRolePolicies",
@@ -266,7 +286,6 @@ locals {
         "iam:ListRoleTags",
         "iam:TagRole",
         "iam:UntagRole",
-        "iam:UpdateAssumeRolePolicy",
         "iam:UpdateRole",
         "iam:UpdateRoleDescription",
       ]
@@ -280,8 +299,17 @@ locals {
       Condition = { StringEquals = { "iam:PassedToService" = ["sagemaker.amazonaws.com", "scheduler.amazonaws.com"] } }
     },
     {
-      # The CI roles, the boundary and the OIDC provider match "<name>-*" or
-      # are otherwise reachable: never let the deploy role touch them.
+      # A trust policy change or a delete-and-recreate would let a deploy
+      # session make a role trust an outside account (or itself): trust and
+      # role deletion are for an administrator, on every role.
+      Sid      = "DenyTrustChangesAndRoleDeletion"
+      Effect   = "Deny"
+      Action   = ["iam:UpdateAssumeRolePolicy", "iam:DeleteRole"]
+      Resource = "*"
+    },
+    {
+      # The CI roles, the boundary and the OIDC provider: never let the deploy
+      # role touch them, whatever the allows above come to match.
       Sid    = "ProtectCiAccess"
       Effect = "Deny"
       Action = "iam:*"
@@ -296,6 +324,14 @@ locals {
       Sid      = "DenyBoundaryRemoval"
       Effect   = "Deny"
       Action   = "iam:DeleteRolePermissionsBoundary"
+      Resource = "*"
+    },
+    {
+      # The account-wide public access block (aws_s3_account_public_access_block
+      # below) caps every bucket policy the deploy role may write.
+      Sid      = "DenyAccountPublicAccessBlockChanges"
+      Effect   = "Deny"
+      Action   = "s3:PutAccountPublicAccessBlock"
       Resource = "*"
     },
   ]
@@ -361,7 +397,8 @@ locals {
 
   # The most a workload role (SageMaker execution role, scheduler role) can
   # ever do, whatever its own policy says. Nothing in IAM except handing a
-  # project role to SageMaker, which pipeline steps need to start jobs.
+  # workload role (on the workload path) to SageMaker, which pipeline steps
+  # need to start jobs.
   boundary_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -445,6 +482,16 @@ locals {
 resource "aws_iam_openid_connect_provider" "github" {
   url            = "https://token.actions.githubusercontent.com"
   client_id_list = ["sts.amazonaws.com"]
+}
+
+# Whatever a bucket policy or bucket-level block says, nothing in this account
+# is public. The deploy role is denied s3:PutAccountPublicAccessBlock.
+resource "aws_s3_account_public_access_block" "this" {
+  account_id              = var.account_id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
 }
 
 resource "aws_iam_policy" "boundary" {

@@ -47,3 +47,18 @@ output "plan_role_policy" {
   description = "Identity policy of the plan role (JSON)."
   value       = module.plan_role.iam_role_policy
 }
+
+output "account_public_access_block" {
+  description = "The account-wide S3 public access block settings of this account."
+  value = {
+    block_public_acls       = aws_s3_account_public_access_block.this.block_public_acls
+    block_public_policy     = aws_s3_account_public_access_block.this.block_public_policy
+    ignore_public_acls      = aws_s3_account_public_access_block.this.ignore_public_acls
+    restrict_public_buckets = aws_s3_account_public_access_block.this.restrict_public_buckets
+  }
+}
+
+output "workload_role_path" {
+  description = "IAM path of the workload roles (the main stack's roles); the deploy role manages and passes roles on this path only."
+  value       = local.workload_role_path
+}

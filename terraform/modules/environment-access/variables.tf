@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Resource prefix of the project. Resources the deploy role may manage in this account are named \"<name>-*\"."
+  description = "Resource prefix of the project. Resources the deploy role may manage in this account are named \"<name>-*\"; the roles it may manage are on the IAM path \"/<name>-workload/\"."
   type        = string
 
   validation {
@@ -102,6 +102,26 @@ variable "plan_role_name" {
 variable "plan_subjects" {
   description = "Exact OIDC `sub` claims allowed to assume the plan role."
   type        = list(string)
+}
+
+variable "execution_role_name" {
+  description = "Name of the SageMaker execution role the main stack creates on the workload path; the deploy role may create this role and the scheduler role, no other."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.execution_role_name))
+    error_message = "The role name must be 1-64 characters of letters, digits and +=,.@_-."
+  }
+}
+
+variable "scheduler_role_name" {
+  description = "Name of the retraining scheduler role the main stack creates on the workload path; the deploy role may create this role and the execution role, no other."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.scheduler_role_name))
+    error_message = "The role name must be 1-64 characters of letters, digits and +=,.@_-."
+  }
 }
 
 variable "boundary_policy_name" {

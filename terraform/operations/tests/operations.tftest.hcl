@@ -284,6 +284,133 @@ run "environment_roles_are_least_privilege" {
   }
 }
 
+# The deploy role must not be able to leave a backdoor: no trust policy
+# changes or role deletion, role creation only for the two workload roles,
+# role management and PassRole only on the workload path, and no way to lift
+# the account-wide S3 public access block.
+run "deploy_roles_cannot_escalate_through_iam_or_s3" {
+  command = apply
+
+  assert {
+    condition = alltrue(flatten([
+      for m in [module.dev, module.staging, module.prod] : [
+        for a in ["iam:UpdateAssumeRolePolicy", "iam:DeleteRole"] :
+        anytrue([
+          for s in jsondecode(m.deploy_role_policy).Statement :
+          s.Effect == "Deny" && contains(flatten([s.Action]), a) && flatten([s.Resource]) == ["*"] && !can(s.Condition)
+        ])
+        && !anytrue([for s in jsondecode(m.deploy_role_policy).Statement : s.Effect == "Allow" && contains(flatten([s.Action]), a)])
+      ]
+    ]))
+    error_message = "Every deploy role must be denied iam:UpdateAssumeRolePolicy and iam:DeleteRole on every role, unconditionally, and allowed neither."
+  }
+
+  assert {
+    condition = alltrue([
+      for env, m in { dev = module.dev, staging = module.staging, prod = module.prod } :
+      sort(flatten([
+        for s in jsondecode(m.deploy_role_policy).Statement : flatten([s.Resource])
+        if s.Effect == "Allow" && contains(flatten([s.Action]), "iam:CreateRole")
+        ])) == sort([
+        "arn:aws:iam::${var.environments[env].account_id}:role/${var.name}-workload/${var.environments[env].execution_role_name}",
+        "arn:aws:iam::${var.environments[env].account_id}:role/${var.name}-workload/${var.environments[env].scheduler_role_name}",
+      ])
+    ])
+    error_message = "iam:CreateRole must be allowed for exactly the execution role and the scheduler role, on the workload path."
+  }
+
+  # No wildcard IAM action could grant CreateRole (or anything else) behind the assertions' back.
+  assert {
+    condition = !anytrue(flatten([
+      for m in [module.dev, module.staging, module.prod] : [
+        for s in jsondecode(m.deploy_role_policy).Statement : [
+          for a in flatten([s.Action]) : startswith(a, "iam:") && strcontains(a, "*")
+        ] if s.Effect == "Allow"
+      ]
+    ]))
+    error_message = "The deploy role must not be allowed wildcard IAM actions."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for env, m in { dev = module.dev, staging = module.staging, prod = module.prod } : [
+        for s in jsondecode(m.deploy_role_policy).Statement : [
+          for r in flatten([s.Resource]) : !strcontains(r, ":role/${var.name}-*")
+        ]
+      ]
+    ]))
+    error_message = "No deploy statement may name the roles \"role/<name>-*\" (without the workload path)."
+  }
+
+  # Every Allow with an IAM action (role management, PassRole, CreateRole) is on the workload path.
+  assert {
+    condition = alltrue(flatten([
+      for env, m in { dev = module.dev, staging = module.staging, prod = module.prod } : [
+        for s in jsondecode(m.deploy_role_policy).Statement : [
+          for r in flatten([s.Resource]) : startswith(r, "arn:aws:iam::${var.environments[env].account_id}:role/${var.name}-workload/")
+        ] if s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : startswith(a, "iam:")])
+      ]
+    ]))
+    error_message = "The deploy role may manage and pass only roles on the IAM path \"/<name>-workload/\" of its own account."
+  }
+
+  assert {
+    condition = alltrue([
+      for env, m in { dev = module.dev, staging = module.staging, prod = module.prod } :
+      m.workload_role_path == "/${var.name}-workload/"
+      && [
+        for s in jsondecode(m.boundary_policy).Statement : s.Resource if contains(flatten([s.Action]), "iam:PassRole")
+      ] == ["arn:aws:iam::${var.environments[env].account_id}:role/${var.name}-workload/*"]
+      && alltrue(flatten([
+        for s in jsondecode(m.plan_role_policy).Statement : [
+          for r in flatten([s.Resource]) : startswith(r, "arn:aws:iam::${var.environments[env].account_id}:role/${var.name}-workload/")
+        ] if anytrue([for a in flatten([s.Action]) : startswith(a, "iam:")])
+      ]))
+    ])
+    error_message = "The boundary's PassRole and the plan role's IAM reads must be scoped to the workload path too."
+  }
+
+  assert {
+    condition = alltrue([
+      for m in [module.dev, module.staging, module.prod] :
+      m.account_public_access_block == {
+        block_public_acls       = true
+        block_public_policy     = true
+        ignore_public_acls      = true
+        restrict_public_buckets = true
+      }
+    ])
+    error_message = "Every environment account must have the account-level S3 public access block with all four settings on."
+  }
+
+  assert {
+    condition = alltrue([
+      for m in [module.dev, module.staging, module.prod] :
+      !anytrue([
+        for s in jsondecode(m.deploy_role_policy).Statement :
+        s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : a == "s3:PutAccountPublicAccessBlock" || a == "s3:*" || startswith(a, "s3:PutAccount")])
+      ])
+      && anytrue([
+        for s in jsondecode(m.deploy_role_policy).Statement :
+        s.Effect == "Deny" && contains(flatten([s.Action]), "s3:PutAccountPublicAccessBlock") && flatten([s.Resource]) == ["*"]
+      ])
+    ])
+    error_message = "The deploy role must not be able to change the account's S3 public access block."
+  }
+}
+
+run "rejects_a_malformed_workload_role_name" {
+  command = plan
+
+  variables {
+    environments = merge(var.environments, {
+      dev = merge(var.environments.dev, { execution_role_name = "mlops-dev/sagemaker-execution" })
+    })
+  }
+
+  expect_failures = [var.environments]
+}
+
 run "rejects_a_malformed_github_repository" {
   command = plan
 
