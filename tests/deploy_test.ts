@@ -4,7 +4,16 @@
  * plan and lock paths run the real terraform in tests/lifecycle_test.ts).
  */
 import assert from "node:assert/strict";
-import { fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand, taskCommand } from "./helpers.ts";
+import {
+  exists,
+  fourAccountWorkspace,
+  isolatedEnv,
+  runTask,
+  spawnTask,
+  stubCalls,
+  stubCommand,
+  waitUntil,
+} from "./helpers.ts";
 
 const TERRAFORM = (dir: string) => `
 case "$*" in
@@ -70,20 +79,8 @@ Deno.test("Ctrl-C during an apply reaches terraform, and the task exits 130 afte
   const { aws, dir, env } = await setup();
   try {
     await Deno.writeTextFile(`${dir}/apply.slow`, "");
-    const [cmd, ...args] = taskCommand("deploy", ["dev", "--yes"]);
-    const child = new Deno.Command(cmd, {
-      args,
-      cwd: dir,
-      env,
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .spawn();
-    for (let i = 0; i < 300 && !(await Deno.stat(`${dir}/applying`).then(() => true, () => false)); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const child = spawnTask("deploy", ["dev", "--yes"], { cwd: dir, env, clearEnv: true });
+    assert.ok(await waitUntil(() => exists(`${dir}/applying`)), "terraform apply started");
     child.kill("SIGINT");
     const out = await child.output();
     assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));

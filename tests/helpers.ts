@@ -77,8 +77,13 @@ export function taskCommand(name: string, args: string[]): string[] {
 
 /** Spawns a task script as the user would and waits for it. */
 export async function runTask(name: string, args: string[], options: RunTaskOptions = {}): Promise<TaskRun> {
+  return decodeOutput(await spawnTask(name, args, options).output());
+}
+
+/** Starts a task process (for tests that signal it before it ends). */
+export function spawnTask(name: string, args: string[], options: RunTaskOptions = {}): Deno.ChildProcess {
   const [cmd, ...rest] = taskCommand(name, args);
-  const output = await new Deno.Command(cmd, {
+  return new Deno.Command(cmd, {
     args: rest,
     cwd: options.cwd ?? REPO,
     env: options.env,
@@ -86,9 +91,21 @@ export async function runTask(name: string, args: string[], options: RunTaskOpti
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+}
+
+/** A finished process's exit code and text output. */
+export function decodeOutput(output: Deno.CommandOutput): TaskRun {
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** Polls `check` every 25 ms until it holds or `ms` pass; returns whether it held. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25))) {
+    if (await check()) return true;
+  }
+  return false;
 }
 
 /** The example config shipped at the repository root. */
@@ -161,4 +178,9 @@ export async function fourAccountWorkspace(links: string[]): Promise<{ dir: stri
   const aws = await FakeAws.start();
   for (const [key, id] of Object.values(ACCOUNT_KEYS)) aws.identities.set(key, id);
   return { dir, aws };
+}
+
+/** Whether a path exists. */
+export function exists(path: string): Promise<boolean> {
+  return Deno.stat(path).then(() => true, () => false);
 }

@@ -9,7 +9,7 @@ import { loadContext } from "../lib/context.ts";
 import { emptyState, locateBackendState } from "../lib/bootstrap.ts";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeS3 } from "./fake_services.ts";
-import { isolatedEnv, REPO, runTask, taskCommand, writeConfig, writeProfiles } from "./helpers.ts";
+import { isolatedEnv, REPO, runTask, spawnTask, waitUntil, writeConfig, writeProfiles } from "./helpers.ts";
 
 const BUCKET = "mlops-tfstate-111111111111";
 const DEV_STATE = "main/dev/terraform.tfstate";
@@ -135,19 +135,9 @@ Deno.test({
       const laptop = await checkout(aws);
       assert.equal((await laptop.task("deploy", ["dev", "--plan"])).code, 3, "warm");
       s3.delayMs = 400;
-      const [cmd, ...args] = taskCommand("deploy", ["dev", "--plan"]);
-      const child = new Deno.Command(cmd, {
-        args,
-        cwd: laptop.dir,
-        env: laptop.env,
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = spawnTask("deploy", ["dev", "--plan"], { cwd: laptop.dir, env: laptop.env, clearEnv: true });
       const lock = `${BUCKET}/${DEV_STATE}.tflock`;
-      for (let i = 0; i < 300 && !s3.objects.has(lock); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(s3.objects.has(lock), "terraform took the lock");
+      assert.ok(await waitUntil(() => s3.objects.has(lock)), "terraform took the lock");
       child.kill("SIGINT");
       const out = await child.output();
       const stderr = new TextDecoder().decode(out.stderr);

@@ -4,7 +4,7 @@
  * pinned by digest, and prod only takes what staging ran.
  */
 import assert from "node:assert/strict";
-import { taskCommand } from "./helpers.ts";
+import { runTask, spawnTask, waitUntil } from "./helpers.ts";
 import { promotionWorkspace } from "./promotion_fixture.ts";
 
 Deno.test("dev → staging → prod of one commit builds once and prod runs staging's digest", async () => {
@@ -129,18 +129,8 @@ Deno.test("a success that cannot be recorded says so and how to recover, instead
 Deno.test("Ctrl-C while promote waits for the pipeline stops it, records the attempt as failed, exits 130", async () => {
   await using w = await promotionWorkspace();
   w.sagemaker.pollsToFinish = 100_000;
-  const [cmd, ...args] = taskCommand("promote", ["dev", "--wait"]);
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: w.dir,
-    env: w.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  for (let i = 0; i < 400 && w.sagemaker.executions.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  const child = spawnTask("promote", ["dev", "--wait"], { cwd: w.dir, env: w.env, clearEnv: true });
+  assert.ok(await waitUntil(() => w.sagemaker.executions.length > 0), "the pipeline started");
   await new Promise((r) => setTimeout(r, 200));
   child.kill("SIGINT");
   const out = await child.output();
@@ -162,19 +152,7 @@ Deno.test("from a laptop, uncommitted changes to what gets deployed are refused 
   );
   const env = { ...w.env };
   delete env.GITHUB_SHA;
-  const [cmd, ...args] = taskCommand("promote", ["dev"]);
-  const run = async (extra: string[]) => {
-    const out = await new Deno.Command(cmd, {
-      args: [...args, ...extra],
-      cwd: w.dir,
-      env,
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const run = (extra: string[]) => runTask("promote", ["dev", ...extra], { cwd: w.dir, env, clearEnv: true });
   const refused = await run([]);
   assert.equal(refused.code, 1);
   assert.match(

@@ -4,12 +4,14 @@
 import assert from "node:assert/strict";
 import { FakeAws } from "./fake_aws.ts";
 import {
+  exists,
   isolatedEnv,
   REPO,
   runTask,
+  spawnTask,
   stubCalls,
   stubCommand,
-  taskCommand,
+  waitUntil,
   writeConfig,
   writeProfiles,
 } from "./helpers.ts";
@@ -132,20 +134,12 @@ Deno.test("an interrupted task sends SIGINT to its child, waits for it and exits
   *) exit 0 ;;
 esac`,
   );
-  const [cmd, ...args] = taskCommand("deploy", ["dev", "--plan", "--offline"]);
-  const child = new Deno.Command(cmd, {
-    args,
+  const child = spawnTask("deploy", ["dev", "--plan", "--offline"], {
     cwd: dir,
     env: { ...isolatedEnv(dir), PATH: `${bin}:${Deno.env.get("PATH")}` },
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  for (let i = 0; i < 200; i++) {
-    if (await Deno.stat(`${dir}/planning`).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
+  assert.ok(await waitUntil(() => exists(`${dir}/planning`)), "terraform plan started");
   child.kill("SIGINT");
   const output = await child.output();
   const stderr = new TextDecoder().decode(output.stderr);
