@@ -26,10 +26,10 @@ import { TaskError } from "./cli.ts";
 import { type AccountName, ENVIRONMENTS } from "./config.ts";
 import type { TaskContext } from "./context.ts";
 import { describeSummary } from "./deploy.ts";
-import { compareVersions } from "./doctor.ts";
+import { terraformCheck } from "./doctor.ts";
 import { log, table } from "./log.ts";
 import { confirmOnTerminal } from "./prompt.ts";
-import { run, settleAll } from "./process.ts";
+import { settleAll } from "./process.ts";
 import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
 
 /** Where the backend stack's state is. */
@@ -62,16 +62,8 @@ export interface BootstrapReport {
 /** Runs every preflight check and throws one error listing all problems. */
 export async function preflight(ctx: TaskContext): Promise<string> {
   const problems: string[] = [];
-  const version = await run(["terraform", "version", "-json"], { capture: true, captureStderr: true }).catch(() =>
-    null
-  );
-  const found = version?.code === 0
-    ? (JSON.parse(version.stdout) as { terraform_version: string }).terraform_version
-    : null;
-  if (!found) problems.push("terraform is not installed (need ≥ 1.10)");
-  else if (compareVersions(found, "1.10.0") < 0) {
-    problems.push(`terraform ${found} is older than 1.10 (S3-native locking)`);
-  }
+  const terraform = await terraformCheck();
+  if (terraform.status !== "ok") problems.push(`terraform ${terraform.detail}`);
   if (!ctx.offline) {
     const accounts: AccountName[] = ["operations", ...ENVIRONMENTS];
     const results = await Promise.allSettled(accounts.map((a) => ctx.aws.assertAccount(a, "bootstrap")));
@@ -83,7 +75,7 @@ export async function preflight(ctx: TaskContext): Promise<string> {
       `Bootstrap preflight found ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
-  return found!;
+  return terraform.detail;
 }
 
 /** An empty Terraform state (what `terraform` itself writes before the first apply). */

@@ -62,6 +62,18 @@ async function toolCheck(
   return { name, status: "ok", detail: version, required };
 }
 
+/** Terraform ≥ 1.10 (S3-native state locking); `detail` is the version when it passes. */
+export function terraformCheck(): Promise<Check> {
+  return toolCheck(
+    "terraform",
+    ["terraform", "version", "-json"],
+    (out) => (JSON.parse(out) as { terraform_version?: string }).terraform_version,
+    "1.10.0",
+    true,
+    "Install Terraform ≥ 1.10 (S3-native state locking).",
+  );
+}
+
 /** Runs every check; never throws. */
 export async function runChecks(
   flags: { config: string; offline: boolean; "no-profile"?: boolean; "provider-mirror"?: string },
@@ -75,14 +87,7 @@ export async function runChecks(
     },
   ];
   const tools = await Promise.all([
-    toolCheck(
-      "terraform",
-      ["terraform", "version", "-json"],
-      (out) => (JSON.parse(out) as { terraform_version?: string }).terraform_version,
-      "1.10.0",
-      true,
-      "Install Terraform ≥ 1.10 (S3-native state locking).",
-    ),
+    terraformCheck(),
     toolCheck(
       "python",
       ["python3", "--version"],

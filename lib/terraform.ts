@@ -20,6 +20,7 @@
  * ```
  * @module
  */
+import { s3EndpointOverridden } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import { sha256Hex } from "./hash.ts";
 import type { Config, Environment } from "./config.ts";
@@ -102,9 +103,13 @@ async function readText(path: string): Promise<string | null> {
   }
 }
 
-/** Writes a file only when its content differs (keeps Terraform's view stable). */
-async function writeIfChanged(path: string, text: string): Promise<void> {
-  if ((await readText(path)) !== text) await Deno.writeTextFile(path, text);
+/** Writes a file only when its content differs; says whether it wrote (keeps Terraform's view stable). */
+export async function writeIfChanged(path: string, data: string | Uint8Array): Promise<boolean> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const current = await Deno.readFile(path).catch(() => null);
+  if (current && current.length === bytes.length && current.every((b, i) => b === bytes[i])) return false;
+  await Deno.writeFile(path, bytes);
+  return true;
 }
 
 /** Files of a copied tree that the copy owns: Terraform's lock file, state, and the runner's override. */
@@ -125,13 +130,7 @@ async function syncTree(from: string, to: string): Promise<void> {
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     if (entry.isDirectory) await syncTree(source, target);
-    else if (entry.isFile) {
-      const bytes = await Deno.readFile(source);
-      const current = await Deno.readFile(target).catch(() => null);
-      if (!current || current.length !== bytes.length || current.some((b, i) => b !== bytes[i])) {
-        await Deno.writeFile(target, bytes);
-      }
-    }
+    else if (entry.isFile) await writeIfChanged(target, await Deno.readFile(source));
   }
   for await (const entry of Deno.readDir(to)) {
     if (!wanted.has(entry.name) && !ownedByCopy(entry.name)) {
@@ -322,7 +321,7 @@ export class TerraformRoot {
     };
     const profile = this.profile("operations");
     if (profile) values.profile = profile;
-    if (Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL")) values.use_path_style = true;
+    if (s3EndpointOverridden()) values.use_path_style = true;
     return values;
   }
 

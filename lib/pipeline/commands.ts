@@ -15,6 +15,7 @@ import { TaskError, UsageError } from "../cli.ts";
 import type { Environment } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { outputsFile } from "../deploy.ts";
+import { writeIfChanged } from "../terraform.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
 import {
@@ -106,11 +107,8 @@ async function syncFile(from: string, to: string): Promise<boolean> {
   const source = await Deno.readFile(from).catch(() => {
     throw new TaskError(`The dataset "${from}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
   });
-  const current = await Deno.readFile(to).catch(() => null);
-  if (current && current.length === source.length && current.every((b, i) => b === source[i])) return false;
   await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
-  await Deno.writeFile(to, source);
-  return true;
+  return await writeIfChanged(to, source);
 }
 
 /** Options of {@linkcode localRun}. */

@@ -56,7 +56,7 @@ function errorName(error: unknown): string {
   return (error as { name?: string }).name ?? "";
 }
 
-function isNotFound(error: unknown): boolean {
+function isMissingPipeline(error: unknown): boolean {
   return errorName(error) === "ResourceNotFound" || /does not exist|not found/i.test((error as Error).message ?? "");
 }
 
@@ -98,7 +98,7 @@ export class PipelineService {
     try {
       current = await this.client.send(new DescribePipelineCommand({ PipelineName: name }));
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isMissingPipeline(error)) throw error;
     }
     if (current) {
       const deployed = current.PipelineDefinition ? canonicalJson(JSON.parse(current.PipelineDefinition)) : "";
