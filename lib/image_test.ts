@@ -23,13 +23,16 @@ async function tree(files: [string, string][]): Promise<string> {
   return dir;
 }
 
-Deno.test("the project's .dockerignore keeps requirements and src/, and nothing else", () => {
+Deno.test("the project's .dockerignore keeps the hashed lock and src/, and nothing else", () => {
   const ignore = DockerIgnore.parse(PROJECT_IGNORE);
-  const kept = ["requirements.txt", "src", "src/train.py", "src/train", "src/deep/module.py"];
+  const kept = ["requirements-lock.txt", "src", "src/train.py", "src/train", "src/deep/module.py"];
   const ignored = [
     "Dockerfile",
     ".dockerignore",
     "requirements-dev.txt",
+    "requirements.txt",
+    "requirements-dev-lock.txt",
+    "lock.py",
     "README.md",
     "tests",
     "tests/test_train.py",
@@ -122,7 +125,7 @@ Deno.test("the context hash covers the Dockerfile and the kept files; ignored fi
   const files: [string, string][] = [
     ["Dockerfile", "FROM python:3.11\nCOPY src/ /opt/program/\n"],
     [".dockerignore", PROJECT_IGNORE],
-    ["requirements.txt", "numpy==2.4.6\n"],
+    ["requirements-lock.txt", "numpy==2.4.6 --hash=sha256:89cd\n"],
     ["src/train.py", "print('train')\n"],
     ["src/common.py", "X = 1\n"],
     ["tests/test_train.py", "def test(): pass\n"],
@@ -131,7 +134,12 @@ Deno.test("the context hash covers the Dockerfile and the kept files; ignored fi
   const base = await hashContext(dir);
   assert.match(base.tag, new RegExp(`^[0-9a-f]{${TAG_LENGTH}}$`));
   assert.equal(base.tag, base.hash.slice(0, TAG_LENGTH));
-  assert.deepEqual(base.files.map((f) => f.path), ["Dockerfile", "requirements.txt", "src/common.py", "src/train.py"]);
+  assert.deepEqual(base.files.map((f) => f.path), [
+    "Dockerfile",
+    "requirements-lock.txt",
+    "src/common.py",
+    "src/train.py",
+  ]);
   assert.equal(
     base.manifest.split("\n").slice(0, 3).join("\n"),
     `mlops-image-context/1\nplatform linux/amd64\n100644 ${base.files[0].sha256} Dockerfile`,
@@ -155,7 +163,7 @@ Deno.test("the context hash covers the Dockerfile and the kept files; ignored fi
       () => Deno.writeTextFile(`${dir}/src/new.py`, ""),
       () => Deno.rename(`${dir}/src/new.py`, `${dir}/src/renamed.py`),
       () => Deno.writeTextFile(`${dir}/Dockerfile`, "FROM python:3.12\n"),
-      () => Deno.writeTextFile(`${dir}/requirements.txt`, "numpy==2.4.7\n"),
+      () => Deno.writeTextFile(`${dir}/requirements-lock.txt`, "numpy==2.4.7 --hash=sha256:1234\n"),
     ]
   ) {
     await change();
@@ -166,14 +174,14 @@ Deno.test("the context hash covers the Dockerfile and the kept files; ignored fi
   assert.notEqual((await hashContext(dir, "linux/arm64")).tag, (await hashContext(dir)).tag, "platform counts");
 });
 
-Deno.test("the training image context is the Dockerfile, requirements.txt and src/", async () => {
+Deno.test("the training image context is the Dockerfile, the hashed lock and src/", async () => {
   const files = await contextFiles(`${REPO}/training-pipeline`);
   const paths = files.map((f) => f.path);
   const src: string[] = [];
   for await (const entry of Deno.readDir(`${REPO}/training-pipeline/src`)) {
     if (entry.isFile && !entry.name.endsWith(".pyc")) src.push(`src/${entry.name}`);
   }
-  assert.deepEqual(paths, ["Dockerfile", "requirements.txt", ...src.sort()]);
+  assert.deepEqual(paths, ["Dockerfile", "requirements-lock.txt", ...src.sort()]);
   assert.equal(files.find((f) => f.path === "src/train")?.mode, "100755", "the SageMaker entry point is executable");
 });
 

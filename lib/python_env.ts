@@ -1,7 +1,9 @@
 /**
  * The Python virtual environment for the training steps and their tests:
- * `.mlops/venv`, created from `training-pipeline/requirements-dev.txt` and
- * rebuilt only when the requirements change.
+ * `.mlops/venv`, installed from the hashed lock
+ * `training-pipeline/requirements-dev-lock.txt` (`--require-hashes --no-deps`:
+ * exactly the packages and files the lock names, nothing resolved on the way)
+ * and rebuilt only when the lock changes.
  *
  * @example
  * ```ts
@@ -16,6 +18,11 @@ import { sha256Hex } from "./hash.ts";
 import { log, withProgress } from "./log.ts";
 import { run } from "./process.ts";
 
+/** pip's arguments to install a hashed lock: only its packages, each checked against its sha256. */
+export function installArgs(lock: string): string[] {
+  return ["-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", lock];
+}
+
 /** A ready virtual environment. */
 export class PythonEnv {
   private constructor(readonly dir: string) {}
@@ -26,14 +33,14 @@ export class PythonEnv {
   }
 
   /**
-   * Creates or updates the venv so it matches the requirements file.
+   * Creates or updates the venv so it matches the hashed lock file.
    * `PIP_RETRIES=0` keeps pip from waiting on indexes it cannot reach.
    */
   static async ensure(
     repoDir: string,
     options: { requirements?: string; dir?: string; python?: string } = {},
   ): Promise<PythonEnv> {
-    const requirements = options.requirements ?? `${repoDir}/training-pipeline/requirements-dev.txt`;
+    const requirements = options.requirements ?? `${repoDir}/training-pipeline/requirements-dev-lock.txt`;
     const dir = options.dir ?? `${repoDir}/.mlops/venv`;
     const venv = new PythonEnv(dir);
     const wanted = await sha256Hex(await PythonEnv.#requirementsText(requirements));
@@ -50,7 +57,7 @@ export class PythonEnv {
     }
     const install = await withProgress(
       "Installing Python packages",
-      run([venv.python, "-m", "pip", "install", "--quiet", "-r", requirements], {
+      run([venv.python, ...installArgs(requirements)], {
         captureStderr: true,
         capture: true,
         env: { PIP_RETRIES: Deno.env.get("PIP_RETRIES") ?? "0", PIP_DISABLE_PIP_VERSION_CHECK: "1" },
@@ -59,7 +66,7 @@ export class PythonEnv {
     if (install.code !== 0) {
       const reason = install.stderr.trim().split("\n").filter((l) => /error/i.test(l)).at(-1) ?? install.stderr.trim();
       throw new TaskError(
-        `Cannot install ${requirements} into ${dir}: ${reason}. Check that pip can reach a package index or mirror.`,
+        `Cannot install ${requirements} into ${dir}: ${reason}. The lock holds CPython 3.11 wheels for Linux x86_64 (the image's platform): use that Python, or regenerate the lock with "python3 training-pipeline/lock.py"; and check that pip can reach a package index or mirror.`,
       );
     }
     await Deno.writeTextFile(marker, wanted);
