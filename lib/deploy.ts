@@ -122,16 +122,19 @@ export interface DriftRow {
   pending: boolean;
 }
 
-/** Plans every environment in parallel (own data dirs and state keys) without applying. */
-export async function planAll(ctx: TaskContext): Promise<DriftRow[]> {
+/** Plans every environment (or those given) in parallel (own data dirs and state keys) without applying. */
+export async function planAll(
+  ctx: TaskContext,
+  environments: readonly Environment[] = ENVIRONMENTS,
+): Promise<DriftRow[]> {
   if (!ctx.offline) {
-    for (const env of ENVIRONMENTS) await ctx.aws.assertEnvironment(env, "plan");
+    for (const env of environments) await ctx.aws.assertEnvironment(env, "plan");
   }
   // init one at a time (they share the plugin cache), then plan in parallel.
-  const roots = ENVIRONMENTS.map((env) => ctx.root("main", env));
+  const roots = environments.map((env) => ctx.root("main", env));
   for (const root of roots) await root.prepare();
-  log.step("Planning", `${ENVIRONMENTS.join(", ")} in parallel${ctx.offline ? " (offline)" : ""}`);
-  return await settleAll(ENVIRONMENTS.map(async (env, i) => {
+  log.step("Planning", `${environments.join(", ")} in parallel${ctx.offline ? " (offline)" : ""}`);
+  return await settleAll(environments.map(async (env, i) => {
     const root = roots[i];
     const planFile = `${root.workDir}/drift.tfplan`;
     // Read-only: plan roles in CI may not write the lock, and a drift check must not block deploys.

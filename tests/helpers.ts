@@ -70,7 +70,7 @@ export function taskCommand(name: string, args: string[]): string[] {
     "run",
     `--config=${REPO}/deno.json`,
     ...taskPermissions(name),
-    `${REPO}/tasks/${name}.ts`,
+    `${REPO}/${TASKS[name]?.command.split(/\s+/).find((w) => w.endsWith(".ts")) ?? `tasks/${name}.ts`}`,
     ...args,
   ];
 }
