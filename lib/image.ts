@@ -4,7 +4,7 @@
  *
  * - {@linkcode DockerIgnore} reads `.dockerignore` with Docker's rules (later
  *   rules win, `!` re-includes, a rule that matches a directory matches
- *   everything in it).
+ *   everything in it), as implemented by `@balena/dockerignore`.
  * - {@linkcode hashContext} hashes what `docker build` would send: the paths,
  *   file modes and contents the `.dockerignore` lets through, plus the
  *   Dockerfile, sorted; files it keeps out (tests, data, READMEs) never change
@@ -26,6 +26,9 @@
  * @module
  */
 import type { ECRClient } from "@aws-sdk/client-ecr";
+// A CommonJS module: its factory is both `module.exports` and its `default` property.
+import dockerignore, { type Ignore } from "@balena/dockerignore";
+import { posix } from "node:path";
 import type { AwsAccess } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import { sha256Hex } from "./hash.ts";
@@ -49,67 +52,11 @@ const SCHEME = "mlops-image-context/1";
 // ---------------------------------------------------------------------------
 // .dockerignore
 
-interface IgnoreRule {
-  /** The cleaned pattern, without `!`. */
-  pattern: string;
-  /** A `!` rule: re-includes what it matches. */
-  exclusion: boolean;
-  regex: RegExp;
-}
-
-/** Cleans a slash-separated path the way Go's `path.Clean` does. */
-export function cleanPath(path: string): string {
-  const rooted = path.startsWith("/");
-  const out: string[] = [];
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") {
-      if (out.length > 0 && out.at(-1) !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(segment);
-  }
-  const cleaned = (rooted ? "/" : "") + out.join("/");
-  return cleaned || (rooted ? "/" : ".");
-}
-
-const REGEX_SPECIAL = /[.+()|{}^$\\\/*?\[\]]/;
-const escapeChar = (ch: string) => (REGEX_SPECIAL.test(ch) ? `\\${ch}` : ch);
-
 /**
- * Compiles one pattern to a regular expression: `*` and `?` never cross a
- * `/`, `**` crosses any number of directories (`**\/` also matches none),
- * `[...]` is a character class and `\` makes the next character literal.
- */
-function compilePattern(pattern: string): RegExp {
-  const chars = Array.from(pattern);
-  let source = "^";
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i];
-    if (ch === "*") {
-      if (chars[i + 1] === "*") {
-        i++;
-        if (chars[i + 1] === "/") i++;
-        source += i + 1 >= chars.length ? ".*" : "(.*/)?";
-      } else {
-        source += "[^/]*";
-      }
-    } else if (ch === "?") {
-      source += "[^/]";
-    } else if (ch === "[" || ch === "]") {
-      source += ch;
-    } else if (ch === "\\") {
-      source += i + 1 < chars.length ? escapeChar(chars[++i]) : "\\\\";
-    } else {
-      source += escapeChar(ch);
-    }
-  }
-  return new RegExp(`${source}$`, "u");
-}
-
-/**
- * The rules of a `.dockerignore` file, matched the way Docker matches them.
+ * The rules of a `.dockerignore` file, matched by `@balena/dockerignore`,
+ * which implements Docker's rules (later rules win, `!` re-includes, a rule
+ * that matches a directory matches everything in it), case-sensitive as
+ * Docker is on Linux.
  *
  * @example
  * ```ts
@@ -120,30 +67,24 @@ function compilePattern(pattern: string): RegExp {
  * ```
  */
 export class DockerIgnore {
-  private constructor(readonly rules: readonly IgnoreRule[]) {}
+  private constructor(private readonly matcher: Ignore, readonly exclusions: readonly string[]) {}
 
   /** Parses `.dockerignore` text; `file` is only used in messages. */
   static parse(text: string, file = ".dockerignore"): DockerIgnore {
-    const rules: IgnoreRule[] = [];
+    const matcher = dockerignore.default({ ignorecase: false });
+    const exclusions: string[] = [];
     text.replace(/^\uFEFF/, "").split(/\r?\n/).forEach((line, index) => {
-      if (line.startsWith("#")) return;
-      let pattern = line.trim();
-      if (!pattern) return;
-      const exclusion = pattern.startsWith("!");
-      if (exclusion) pattern = pattern.slice(1).trim();
-      if (pattern) {
-        pattern = cleanPath(pattern);
-        if (pattern.length > 1 && pattern.startsWith("/")) pattern = pattern.slice(1);
-      }
-      let regex: RegExp;
       try {
-        regex = compilePattern(pattern);
+        // The library compiles a pattern when it first matches: try each line alone to name a bad one.
+        dockerignore.default({ ignorecase: false }).add(line).ignores("probe");
+        matcher.add(line);
       } catch {
         throw new TaskError(`Invalid pattern "${line.trim()}" at line ${index + 1} of ${file}. Fix the pattern.`);
       }
-      rules.push({ pattern, exclusion, regex });
+      const rule = line.trim();
+      if (rule.startsWith("!")) exclusions.push(posix.normalize(rule.slice(1).trim()).replace(/^(\.?\/)+|\/+$/g, ""));
     });
-    return new DockerIgnore(rules);
+    return new DockerIgnore(matcher, exclusions);
   }
 
   /** Reads `<dir>/.dockerignore`; no file means nothing is ignored. */
@@ -152,27 +93,14 @@ export class DockerIgnore {
     try {
       return DockerIgnore.parse(await Deno.readTextFile(file), file);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return new DockerIgnore([]);
+      if (error instanceof Deno.errors.NotFound) return DockerIgnore.parse("");
       throw error;
     }
   }
 
-  /**
-   * Whether the context leaves out `path` (relative, `/`-separated). A rule
-   * matches a path or any of its parent directories; the last matching rule
-   * decides.
-   */
+  /** Whether the context leaves out `path` (relative, `/`-separated). */
   ignores(path: string): boolean {
-    const parents = path.split("/").slice(0, -1);
-    let ignored = false;
-    for (const rule of this.rules) {
-      // An exclusion only matters for an ignored path, an ignore only for a kept one.
-      if (rule.exclusion !== ignored) continue;
-      let match = rule.regex.test(path);
-      for (let i = 1; !match && i <= parents.length; i++) match = rule.regex.test(parents.slice(0, i).join("/"));
-      if (match) ignored = !rule.exclusion;
-    }
-    return ignored;
+    return this.matcher.ignores(path);
   }
 
   /**
@@ -181,9 +109,8 @@ export class DockerIgnore {
    * every `!` rule is a plain path, and none lies under `dir`).
    */
   canSkip(dir: string): boolean {
-    const exclusions = this.rules.filter((r) => r.exclusion);
-    if (exclusions.some((r) => /[*?\[\\]/.test(r.pattern))) return false;
-    return !exclusions.some((r) => `${r.pattern}/`.startsWith(`${dir}/`));
+    if (this.exclusions.some((pattern) => /[*?\[\\]/.test(pattern))) return false;
+    return !this.exclusions.some((pattern) => `${pattern}/`.startsWith(`${dir}/`));
   }
 }
 
