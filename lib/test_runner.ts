@@ -100,6 +100,11 @@ function report(result: StepResult): void {
 
 const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
 
+/** Test files run at once: twice the cores (they mostly wait on child processes), unless DENO_JOBS says otherwise. */
+function testJobs(): number {
+  return Number(Deno.env.get("DENO_JOBS")) || 2 * navigator.hardwareConcurrency;
+}
+
 /** Runs the given suites in parallel; prints a table and the total; true when all passed. */
 export async function runSuites(
   suites: string[],
@@ -122,46 +127,84 @@ export async function runSuites(
       },
     ]));
   }
+  // One Python environment for the two suites that use it, ready before either starts:
+  // two pip installs into one directory at once race, and each takes the other's time.
+  const venv = suites.includes("deno") || suites.includes("python")
+    ? runStep("setup", {
+      step: "python venv",
+      fn: async () => {
+        try {
+          await PythonEnv.ensure(repoDir);
+          return { code: 0, output: "" };
+        } catch (error) {
+          return { code: 1, output: (error as Error).message };
+        }
+      },
+    }).then((result) => {
+      report(result);
+      return result;
+    })
+    : null;
+  if (venv) jobs.push(venv.then((r) => [r]));
+
   if (suites.includes("deno")) {
     const filter = options.filter ? ["--filter", options.filter] : [];
-    jobs.push(runSequence("deno", [
-      { step: "deno test", argv: [deno, "test", ...DENO_PERMISSIONS, ...filter], env: { NO_COLOR: "1" } },
-    ]));
+    // The static suite type-checks the same files (`deno check lib tasks tests`); test files run in parallel,
+    // since most of their time is spent waiting on the processes they spawn.
+    const check = suites.includes("static") ? ["--no-check"] : [];
+    jobs.push(runSequence("deno", async () => {
+      await venv;
+      return [{
+        step: "deno test",
+        argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, ...filter],
+        env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()) },
+      }];
+    }));
   }
   if (suites.includes("terraform")) {
-    jobs.push(runSequence("terraform", async () => {
-      const config = await Config.load(`${repoDir}/mlops.config.json`);
+    // init one root at a time (they share the plugin cache), then validate and test the roots in parallel.
+    const roots = Config.load(`${repoDir}/mlops.config.json`).then((config) => {
       const mirror = resolveProviderMirror(config, options.providerMirror);
-      return ROOT_NAMES.flatMap((name) => {
-        const root = new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror });
+      return ROOT_NAMES.map((name) =>
+        new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror })
+      );
+    });
+    const inits = runSequence("terraform", async () =>
+      (await roots).map((root) => ({
+        step: `${root.root}: init`,
+        fn: async () => {
+          try {
+            await root.prepare();
+            return { code: 0, output: "" };
+          } catch (error) {
+            return { code: 1, output: (error as Error).message };
+          }
+        },
+      })));
+    jobs.push(inits);
+    for (const [i, name] of ROOT_NAMES.entries()) {
+      jobs.push(runSequence("terraform", async () => {
+        const initialized = await inits;
+        if (initialized.length !== ROOT_NAMES.length || !initialized.every((r) => r.ok)) return [];
+        const root = (await roots)[i];
         const terraform = (args: string[]) => async () => {
           const r = await root.terraform(args, { capture: true, captureStderr: true });
           return { code: r.code, output: `${r.stdout}${r.stderr}` };
         };
         return [
-          {
-            step: `${name}: init`,
-            fn: async () => {
-              try {
-                await root.prepare();
-                return { code: 0, output: "" };
-              } catch (error) {
-                return { code: 1, output: (error as Error).message };
-              }
-            },
-          },
           { step: `${name}: validate`, fn: terraform(["validate"]) },
           { step: `${name}: terraform test`, fn: terraform(["test"]) },
         ];
-      });
-    }));
+      }));
+    }
   }
   if (suites.includes("python")) {
     jobs.push(runSequence("python", async () => {
-      const venv = await PythonEnv.ensure(repoDir);
+      if (!(await venv)?.ok) return [];
+      const env = await PythonEnv.ensure(repoDir);
       return [{
         step: "pytest",
-        argv: [venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "training-pipeline/tests"],
+        argv: [env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto", "training-pipeline/tests"],
         cwd: repoDir,
       }];
     }));

@@ -5,7 +5,7 @@
  * they belong and the example's nowhere (no value is baked into the HCL).
  */
 import assert from "node:assert/strict";
-import { isolatedEnv, REPO, runTask, writeConfig } from "./helpers.ts";
+import { isolatedEnv, REPO, runTask, type TaskRun, writeConfig } from "./helpers.ts";
 
 const EXAMPLE_VALUES = [
   "111111111111",
@@ -54,20 +54,6 @@ function resources(module: unknown, into: { address: string; values: Record<stri
   return into;
 }
 
-async function offlinePlan(dir: string, env: Record<string, string>, root: string, target?: string): Promise<PlanJson> {
-  const planFile = `${dir}/${root}.tfplan`;
-  const args = [root, ...(target ? [target] : []), "--offline", "--", "plan", "-input=false", `-out=${planFile}`];
-  const plan = await runTask("tf", args, { cwd: dir, env, clearEnv: true });
-  assert.equal(plan.code, 0, `offline plan of ${root}: ${plan.stderr}`);
-  const show = await runTask("tf", [root, ...(target ? [target] : []), "--offline", "--", "show", "-json", planFile], {
-    cwd: dir,
-    env,
-    clearEnv: true,
-  });
-  assert.equal(show.code, 0, show.stderr);
-  return JSON.parse(show.stdout);
-}
-
 function assertNoExampleValues(root: string, plan: PlanJson): void {
   const text = JSON.stringify({ variables: plan.variables, planned: plan.planned_values });
   for (const value of EXAMPLE_VALUES) {
@@ -75,16 +61,43 @@ function assertNoExampleValues(root: string, plan: PlanJson): void {
   }
 }
 
+/**
+ * One workspace planned the way a user does it, `bootstrap --plan --offline --json` (backend and operations)
+ * and then `deploy prod --plan --offline --json` (main): one init per root, shared by every check below.
+ * (One after the other: two terraform processes installing into one plugin cache at once can race.)
+ */
+let planning: Promise<{ bootstrap: TaskRun; deploy: TaskRun }> | undefined;
+function planned(): Promise<{ bootstrap: TaskRun; deploy: TaskRun }> {
+  return planning ??= (async () => {
+    const { dir, env } = await customWorkspace();
+    const bootstrap = await runTask("bootstrap", ["--plan", "--offline", "--json"], { cwd: dir, env, clearEnv: true });
+    const deploy = await runTask("deploy", ["prod", "--plan", "--offline", "--json"], {
+      cwd: dir,
+      env,
+      clearEnv: true,
+    });
+    return { bootstrap, deploy };
+  })();
+}
+
+async function plansOf(): Promise<Record<"backend" | "operations" | "main", PlanJson>> {
+  const { bootstrap, deploy } = await planned();
+  assert.equal(bootstrap.code, 3, bootstrap.stderr);
+  assert.equal(deploy.code, 3, deploy.stderr);
+  const steps = (JSON.parse(bootstrap.stdout) as { steps: { planJsonFile?: string }[] }).steps;
+  const read = async (file: string | undefined) => JSON.parse(await Deno.readTextFile(file!)) as PlanJson;
+  return {
+    backend: await read(steps[0].planJsonFile),
+    operations: await read(steps[1].planJsonFile),
+    main: await read(JSON.parse(deploy.stdout).planJsonFile),
+  };
+}
+
 Deno.test({
   name: "offline plans of every root carry the config's accounts, region and repository, and none of the example's",
   sanitizeResources: false,
   async fn() {
-    const { dir, env } = await customWorkspace();
-    const [backend, operations, main] = await Promise.all([
-      offlinePlan(dir, env, "backend"),
-      offlinePlan(dir, env, "operations"),
-      offlinePlan(dir, env, "main", "prod"),
-    ]);
+    const { backend, operations, main } = await plansOf();
     for (const [root, plan] of Object.entries({ backend, operations, main })) {
       assertNoExampleValues(root, plan);
       assert.equal(plan.variables.region.value, CUSTOM.region, `${root} region`);
@@ -132,15 +145,15 @@ Deno.test({
   name: "deploy --plan --offline --json reports the summary and writes Terraform's JSON plan",
   sanitizeResources: false,
   async fn() {
-    const { dir, env } = await customWorkspace();
-    const run = await runTask("deploy", ["dev", "--plan", "--offline", "--json"], { cwd: dir, env, clearEnv: true });
+    const { deploy: run } = await planned();
     assert.equal(run.code, 3, run.stderr);
     const result = JSON.parse(run.stdout);
     assert.equal(result.status, "planned");
+    assert.equal(result.environment, "prod");
     assert.ok(result.summary.add > 5, `adds: ${result.summary.add}`);
     assert.equal(result.summary.destroy, 0);
     const plan = JSON.parse(await Deno.readTextFile(result.planJsonFile));
-    assert.equal(plan.variables.account_id.value, CUSTOM.dev);
+    assert.equal(plan.variables.account_id.value, CUSTOM.prod);
     assert.match(run.stderr, /Plan \d+ to add, 0 to change, 0 to destroy/);
   },
 });
@@ -149,8 +162,7 @@ Deno.test({
   name: "bootstrap --plan --offline --json plans backend and operations and writes their JSON plans",
   sanitizeResources: false,
   async fn() {
-    const { dir, env } = await customWorkspace();
-    const run = await runTask("bootstrap", ["--plan", "--offline", "--json"], { cwd: dir, env, clearEnv: true });
+    const { bootstrap: run } = await planned();
     assert.equal(run.code, 3, run.stderr);
     const report = JSON.parse(run.stdout) as { steps: { step: string; status: string; planJsonFile?: string }[] };
     assert.deepEqual(report.steps.map((s) => `${s.step}: ${s.status}`), [

@@ -90,7 +90,7 @@ Deno.test("a Fail step fails the run with its resolved message", async () => {
 });
 
 Deno.test({
-  name: "the real pipeline runs locally on the sample, registers a version, and the Fail branch registers nothing",
+  name: "the real pipeline runs locally on the sample and registers a version",
   sanitizeResources: false,
   async fn() {
     const root = await Deno.makeTempDir();
@@ -115,13 +115,7 @@ Deno.test({
     assert.match(pkg.InferenceSpecification.Containers[0].Image, /@sha256:0{64}$/);
     assert.ok((await Deno.stat(`${ok.registered!.dir}/model.tar.gz`)).size > 1000, "the model archive is registered");
 
-    const failed = await localRun(ctx, { env: "dev", params: ["AccuracyThreshold=1.01"], root, repoDir: REPO });
-    assert.equal(failed.status, "Failed");
-    assert.equal(failed.failedStep, "AccuracyTooLow");
-    assert.match(failed.failureReason ?? "", /^Model accuracy 0\.\d+ is below the threshold 1\.01$/);
-    assert.equal(failed.registered, null);
-    const versions = [...Deno.readDirSync(`${root}/registry/mlops-models`)].map((e) => e.name);
-    assert.deepEqual(versions, ["1"], "the failed run registered nothing");
+    // The Fail branch (exit 1, nothing registered) is proven as a user meets it, by the next test.
   },
 });
 
