@@ -187,6 +187,16 @@ const configSchema = object({
     }, { description: "How Terraform runs." }),
     { lockTimeout: "5m", providerMirror: null },
   ),
+  accessLogs: optional(
+    object({
+      enabled: boolean({
+        description:
+          "Opt in to S3 server access logs of the Terraform state and promotion records buckets, kept in a log bucket in the operations account.",
+      }),
+      retentionDays: number({ description: "Days the access logs are kept.", minimum: 1, integer: true }),
+    }, { description: "S3 server access logs of the operations account's buckets (off by default)." }),
+    { enabled: false, retentionDays: 365 },
+  ),
   tags: optional(
     record(
       string({ description: "Tag key.", pattern: /^.{1,128}$/, expected: "1-128 characters" }),
@@ -285,6 +295,10 @@ export class Names {
   /** Promotion records bucket (operations account). */
   get recordsBucket(): string {
     return `${this.data.name}-promotions-${this.data.accounts.operations.id}`;
+  }
+  /** S3 server access log bucket (operations account), when `accessLogs.enabled`. */
+  get accessLogsBucket(): string {
+    return `${this.data.name}-access-logs-${this.data.accounts.operations.id}`;
   }
   /** Image repository (operations account). */
   get ecrRepository(): string {

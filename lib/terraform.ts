@@ -247,6 +247,13 @@ export class TerraformRoot {
             deploy_role_name: names.deployRole(env),
             plan_role_name: names.planRole(env),
           }])),
+          access_logs: data.accessLogs.enabled
+            ? {
+              bucket_name: names.accessLogsBucket,
+              retention_days: data.accessLogs.retentionDays,
+              source_bucket_names: [names.stateBucket, names.recordsBucket],
+            }
+            : null,
         };
       case "operations":
         return {
@@ -259,6 +266,7 @@ export class TerraformRoot {
           ecr_repository_name: names.ecrRepository,
           state_bucket_name: names.stateBucket,
           records_bucket_name: names.recordsBucket,
+          access_logs_bucket_name: data.accessLogs.enabled ? names.accessLogsBucket : null,
           environments: Object.fromEntries(ENVIRONMENTS.map((env) => [env, {
             account_id: data.accounts[env].id,
             profile: this.profile(env),

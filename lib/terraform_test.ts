@@ -30,6 +30,28 @@ Deno.test("profiles reach Terraform only when enabled and never offline", () => 
   assert.equal(offline.variables().profile, null);
 });
 
+Deno.test("S3 access logs are off by default; opted in, the backend creates the log bucket and both buckets log to it", () => {
+  const backend = new TerraformRoot(config, "backend", null, { repoDir: REPO }).variables();
+  const operations = new TerraformRoot(config, "operations", null, { repoDir: REPO }).variables();
+  assert.equal(backend.access_logs, null);
+  assert.equal(operations.access_logs_bucket_name, null);
+
+  const raw = JSON.parse(Deno.readTextFileSync(`${REPO}/mlops.config.json`));
+  raw.accessLogs = { enabled: true, retentionDays: 90 };
+  const logged = Config.parse("mlops.config.json", JSON.stringify(raw));
+  assert.deepEqual(new TerraformRoot(logged, "backend", null, { repoDir: REPO }).variables().access_logs, {
+    bucket_name: "mlops-access-logs-111111111111",
+    retention_days: 90,
+    source_bucket_names: ["mlops-tfstate-111111111111", "mlops-promotions-111111111111"],
+  });
+  assert.equal(
+    new TerraformRoot(logged, "operations", null, { repoDir: REPO }).variables().access_logs_bucket_name,
+    "mlops-access-logs-111111111111",
+  );
+  raw.accessLogs.retentionDays = 0.5;
+  assert.throws(() => Config.parse("mlops.config.json", JSON.stringify(raw)), /accessLogs\.retentionDays: 0\.5 is not/);
+});
+
 Deno.test("operations variables carry exact OIDC subjects per environment", () => {
   const vars = new TerraformRoot(config, "operations", null, { repoDir: REPO }).variables() as {
     build_subjects: string[];

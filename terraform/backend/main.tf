@@ -59,4 +59,31 @@ module "state_bucket" {
   bucket_name                        = var.state_bucket_name
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   policy_statements                  = local.state_access_statements
+  access_log_target = var.access_logs == null ? null : {
+    bucket = module.access_logs_bucket[0].s3_bucket_id
+    prefix = "${var.state_bucket_name}/"
+  }
+}
+
+# Opt-in: S3 server access logs of the state and promotion records buckets. Only the S3 logging
+# service may write, and only for the named buckets of this account (aws:SourceArn, aws:SourceAccount).
+module "access_logs_bucket" {
+  source = "../modules/hardened-bucket"
+  count  = var.access_logs == null ? 0 : 1
+
+  bucket_name                     = var.access_logs.bucket_name
+  current_version_expiration_days = var.access_logs.retention_days
+  policy_statements = [
+    {
+      Sid       = "S3ServerAccessLogDelivery"
+      Effect    = "Allow"
+      Principal = { Service = "logging.s3.amazonaws.com" }
+      Action    = "s3:PutObject"
+      Resource  = "arn:${local.partition}:s3:::${var.access_logs.bucket_name}/*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = var.operations_account_id }
+        ArnLike      = { "aws:SourceArn" = [for name in var.access_logs.source_bucket_names : "arn:${local.partition}:s3:::${name}"] }
+      }
+    },
+  ]
 }

@@ -113,3 +113,28 @@ variable "noncurrent_version_expiration_days" {
     error_message = "The noncurrent version expiration must be a whole number of days, at least 1."
   }
 }
+
+variable "access_logs" {
+  description = "Opt-in S3 server access logs: a log bucket this stack creates (S3-managed encryption, as log delivery requires), written only by the S3 logging service on behalf of the listed buckets of the operations account, its objects kept retention_days. The state bucket logs into it under \"<state bucket>/\"; the operations root points the promotion records bucket at it too. Null: no access logs."
+  type = object({
+    bucket_name         = string
+    retention_days      = number
+    source_bucket_names = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.access_logs == null || try(can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.access_logs.bucket_name)), false)
+    error_message = "The access log bucket name must be 3-63 characters of lowercase letters, digits and hyphens."
+  }
+
+  validation {
+    condition     = var.access_logs == null || try(var.access_logs.retention_days >= 1 && var.access_logs.retention_days == floor(var.access_logs.retention_days), false)
+    error_message = "The access log retention must be a whole number of days, at least 1."
+  }
+
+  validation {
+    condition     = var.access_logs == null || try(length(var.access_logs.source_bucket_names) > 0 && !contains(var.access_logs.source_bucket_names, var.access_logs.bucket_name), false)
+    error_message = "The access logs need at least one source bucket, and the log bucket may not log into itself."
+  }
+}

@@ -176,6 +176,10 @@ module "records_bucket" {
 
   bucket_name       = var.records_bucket_name
   policy_statements = local.records_access_statements
+  access_log_target = var.access_logs_bucket_name == null ? null : {
+    bucket = var.access_logs_bucket_name
+    prefix = "${var.records_bucket_name}/"
+  }
 }
 
 ################################################################################

@@ -182,3 +182,14 @@ variable "environments" {
     error_message = "Role names must be 1-64 and policy names 1-128 characters of letters, digits and +=,.@_-."
   }
 }
+
+variable "access_logs_bucket_name" {
+  description = "Log bucket (created by the backend root) that receives the promotion records bucket's S3 server access logs under \"<records bucket>/\". Null: no access logs."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_logs_bucket_name == null || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.access_logs_bucket_name))
+    error_message = "The access log bucket name must be 3-63 characters of lowercase letters, digits and hyphens."
+  }
+}

@@ -198,3 +198,73 @@ run "rejects_a_malformed_region" {
 
   expect_failures = [var.region]
 }
+
+run "access_logs_are_off_unless_configured" {
+  command = plan
+
+  assert {
+    condition     = length(module.access_logs_bucket) == 0 && module.state_bucket.s3_bucket_access_log_target == null
+    error_message = "Without access_logs there must be no log bucket and no logging on the state bucket."
+  }
+}
+
+run "access_logs_go_to_a_hardened_bucket_only_s3_logging_may_write" {
+  command = plan
+
+  variables {
+    access_logs = {
+      bucket_name         = "mlops-access-logs-111111111111"
+      retention_days      = 365
+      source_bucket_names = ["mlops-tfstate-111111111111", "mlops-promotions-111111111111"]
+    }
+  }
+
+  assert {
+    condition = module.state_bucket.s3_bucket_access_log_target == {
+      bucket = "mlops-access-logs-111111111111"
+      prefix = "mlops-tfstate-111111111111/"
+    }
+    error_message = "The state bucket must log into the log bucket under its own name."
+  }
+
+  assert {
+    condition = (
+      module.access_logs_bucket[0].s3_bucket_sse_algorithm == "AES256"
+      && module.access_logs_bucket[0].s3_bucket_versioning_status == "Enabled"
+      && alltrue(values(module.access_logs_bucket[0].s3_bucket_public_access_block))
+      && module.access_logs_bucket[0].s3_bucket_current_version_expiration_days == 365
+    )
+    error_message = "The log bucket must be hardened like every bucket, S3-encrypted (log delivery needs it) and expire logs after retention_days."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(module.access_logs_bucket[0].s3_bucket_policy).Statement : s if s.Effect == "Allow"
+      ] == [{
+        Sid       = "S3ServerAccessLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "arn:aws:s3:::mlops-access-logs-111111111111/*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = "111111111111" }
+          ArnLike      = { "aws:SourceArn" = ["arn:aws:s3:::mlops-tfstate-111111111111", "arn:aws:s3:::mlops-promotions-111111111111"] }
+        }
+    }]
+    error_message = "Only the S3 logging service may write logs, only for this account's named buckets; nobody else is granted anything."
+  }
+}
+
+run "rejects_a_log_bucket_that_logs_into_itself" {
+  command = plan
+
+  variables {
+    access_logs = {
+      bucket_name         = "mlops-access-logs-111111111111"
+      retention_days      = 365
+      source_bucket_names = ["mlops-access-logs-111111111111"]
+    }
+  }
+
+  expect_failures = [var.access_logs]
+}

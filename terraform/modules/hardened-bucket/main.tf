@@ -1,7 +1,8 @@
 # An S3 bucket with the hardening every bucket of this project gets:
 # versioning, default encryption, all four public access blocks, ACLs disabled
 # (BucketOwnerEnforced), TLS 1.2+ only, noncurrent version expiry and
-# force_destroy = false. Callers append their own grants to the bucket policy.
+# force_destroy = false. Callers append their own grants to the bucket policy,
+# and may send S3 server access logs to a log bucket (access_log_target).
 
 data "aws_partition" "current" {}
 
@@ -88,8 +89,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       noncurrent_days = var.noncurrent_version_expiration_days
     }
 
-    expiration {
-      expired_object_delete_marker = true
+    # Log buckets expire their objects; other buckets keep them and clean up expired delete markers.
+    dynamic "expiration" {
+      for_each = var.current_version_expiration_days == null ? [] : [var.current_version_expiration_days]
+      content {
+        days = expiration.value
+      }
+    }
+
+    dynamic "expiration" {
+      for_each = var.current_version_expiration_days == null ? [true] : []
+      content {
+        expired_object_delete_marker = true
+      }
     }
 
     abort_incomplete_multipart_upload {
@@ -110,4 +122,18 @@ resource "aws_s3_bucket_policy" "this" {
     aws_s3_bucket_public_access_block.this,
     aws_s3_bucket_ownership_controls.this,
   ]
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  count = var.access_log_target == null ? 0 : 1
+
+  bucket        = aws_s3_bucket.this.id
+  target_bucket = var.access_log_target.bucket
+  target_prefix = var.access_log_target.prefix
+
+  target_object_key_format {
+    partitioned_prefix {
+      partition_date_source = "EventTime"
+    }
+  }
 }

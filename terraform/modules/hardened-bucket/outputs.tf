@@ -47,3 +47,15 @@ output "s3_bucket_noncurrent_version_expiration_days" {
   description = "Days after which noncurrent object versions are deleted."
   value       = one(aws_s3_bucket_lifecycle_configuration.this.rule[*].noncurrent_version_expiration[0].noncurrent_days)
 }
+
+output "s3_bucket_access_log_target" {
+  description = "Where the bucket's server access logs go ({ bucket, prefix }), or null."
+  value = one([
+    for logging in aws_s3_bucket_logging.this : { bucket = logging.target_bucket, prefix = logging.target_prefix }
+  ])
+}
+
+output "s3_bucket_current_version_expiration_days" {
+  description = "Days after which current objects expire, or null."
+  value       = var.current_version_expiration_days
+}

@@ -70,3 +70,28 @@ variable "policy_statements" {
     error_message = "Every statement needs an alphanumeric Sid and an Effect of \"Allow\" or \"Deny\"."
   }
 }
+
+variable "current_version_expiration_days" {
+  description = "Days after which current objects expire (log buckets), or null to keep them until deleted."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.current_version_expiration_days == null || try(var.current_version_expiration_days >= 1 && var.current_version_expiration_days == floor(var.current_version_expiration_days), false)
+    error_message = "The current version expiration must be null or a whole number of days, at least 1."
+  }
+}
+
+variable "access_log_target" {
+  description = "Where S3 server access logs of this bucket go: the log bucket and a key prefix ending in \"/\". Null: no access logs."
+  type = object({
+    bucket = string
+    prefix = string
+  })
+  default = null
+
+  validation {
+    condition     = var.access_log_target == null || try(endswith(var.access_log_target.prefix, "/"), false)
+    error_message = "The access log prefix must end in \"/\"."
+  }
+}

@@ -478,3 +478,19 @@ run "rejects_a_shared_environment_account" {
 
   expect_failures = [var.environments]
 }
+
+run "records_bucket_logs_into_the_access_log_bucket_when_configured" {
+  command = plan
+
+  variables {
+    access_logs_bucket_name = "mlops-access-logs-111111111111"
+  }
+
+  assert {
+    condition = module.records_bucket.s3_bucket_access_log_target == {
+      bucket = "mlops-access-logs-111111111111"
+      prefix = "mlops-records-111111111111/"
+    }
+    error_message = "The promotion records bucket must log into the access log bucket under its own name."
+  }
+}
