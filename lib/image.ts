@@ -29,7 +29,7 @@ import type { ECRClient } from "@aws-sdk/client-ecr";
 // A CommonJS module: its factory is both `module.exports` and its `default` property.
 import dockerignore, { type Ignore } from "@balena/dockerignore";
 import { posix } from "node:path";
-import type { AwsAccess } from "./aws.ts";
+import { type AwsAccess, sentence } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import { sha256Hex } from "./hash.ts";
 import type { Config } from "./config.ts";
@@ -258,7 +258,13 @@ export class ImageRepository {
     const { DescribeImagesCommand } = await import("@aws-sdk/client-ecr");
     try {
       const out = await this.client.send(
-        new DescribeImagesCommand({ repositoryName: this.name, imageIds: [{ imageTag: tag }] }),
+        // registryId: without it ECR searches the caller's own registry, which in CI (one
+        // environment's deploy role) is the environment's account, not the operations account.
+        new DescribeImagesCommand({
+          registryId: this.accountId,
+          repositoryName: this.name,
+          imageIds: [{ imageTag: tag }],
+        }),
       );
       return out.imageDetails?.find((d) => d.imageTags?.includes(tag))?.imageDigest ??
         out.imageDetails?.[0]?.imageDigest ?? null;
@@ -270,9 +276,12 @@ export class ImageRepository {
           { cause: error },
         );
       }
-      throw new TaskError(`Cannot look up image tag "${tag}" in "${this.name}": ${(error as Error).message}.`, {
-        cause: error,
-      });
+      throw new TaskError(
+        `Cannot look up image tag "${tag}" in "${this.name}": ${sentence((error as Error).message)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -285,7 +294,7 @@ export class ImageRepository {
       token = out.authorizationData?.[0]?.authorizationToken;
     } catch (error) {
       throw new TaskError(
-        `Cannot get a registry login from ECR (GetAuthorizationToken): ${(error as Error).message}. ` +
+        `Cannot get a registry login from ECR (GetAuthorizationToken): ${sentence((error as Error).message)} ` +
           `Check that the operations credentials may call ecr:GetAuthorizationToken.`,
         { cause: error },
       );

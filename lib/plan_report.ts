@@ -10,7 +10,11 @@
  * ```ts
  * import { planComment, planSection } from "./plan_report.ts";
  * const section = planSection(
- *   [{ environment: "dev", pending: true, summary: { add: 2, change: 0, destroy: 0, replace: [], delete: [], drifted: [] } }],
+ *   [{
+ *     environment: "dev",
+ *     pending: true,
+ *     summary: { add: 2, change: 0, destroy: 0, replace: [], delete: [], changed: ["aws_s3_bucket.ml"], outputs: [], drifted: [] },
+ *   }],
  *   { offline: false },
  * );
  * console.log(planComment([section], { commit: "0123456789abcdef" }));
@@ -19,7 +23,7 @@
  */
 import { TaskError } from "./cli.ts";
 import type { Environment } from "./config.ts";
-import type { PlanSummary } from "./terraform.ts";
+import { type PlanSummary, planVerdict } from "./plan.ts";
 
 /** The hidden line that marks the plan comment, so later runs edit it instead of adding another. */
 export const PLAN_MARKER = "<!-- mlops-plan -->";
@@ -49,16 +53,22 @@ function addresses(kind: string, list: string[]): string[] {
   return list.map((address) => `- ${kind} \`${address}\``);
 }
 
+function drifts(summary: PlanSummary): string[] {
+  return summary.drifted.map((d) =>
+    `- drifted \`${d.address}\`${d.attributes.length > 0 ? ` (${d.attributes.join(", ")})` : ""}`
+  );
+}
+
 /** The Markdown section of one or more environments' plans. */
 export function planSection(rows: PlanRow[], options: SectionOptions): string {
   const lines = [
     "| environment | add | change | destroy | drifted | status |",
     "| --- | ---: | ---: | ---: | ---: | --- |",
-    ...rows.map(({ environment, summary, pending }) =>
+    ...rows.map(({ environment, summary }) =>
       `| ${environment}${
         options.offline ? " (offline)" : ""
       } | ${summary.add} | ${summary.change} | ${summary.destroy} | ${summary.drifted.length} | ${
-        pending ? "changes pending" : "up to date"
+        planVerdict(summary)
       } |`
     ),
   ];
@@ -66,7 +76,7 @@ export function planSection(rows: PlanRow[], options: SectionOptions): string {
     const items = [
       ...addresses("replace", summary.replace),
       ...addresses("delete", summary.delete),
-      ...addresses("drifted", summary.drifted),
+      ...drifts(summary),
     ];
     return items.length > 0 ? ["", `**${environment}**`, "", ...items] : [];
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PLAN_MARKER, planComment, planSection, pullRequestFromEvent } from "./plan_report.ts";
 
-const EMPTY = { add: 0, change: 0, destroy: 0, replace: [], delete: [], drifted: [] };
+const EMPTY = { add: 0, change: 0, destroy: 0, replace: [], delete: [], changed: [], outputs: [], drifted: [] };
 
 Deno.test("planSection: one row per environment, and the addresses to look at listed under each", () => {
   const text = planSection([
@@ -9,7 +9,14 @@ Deno.test("planSection: one row per environment, and the addresses to look at li
     {
       environment: "prod",
       pending: true,
-      summary: { ...EMPTY, change: 1, destroy: 1, delete: ["aws_s3_bucket.old"], drifted: ["aws_iam_role.exec"] },
+      summary: {
+        ...EMPTY,
+        change: 1,
+        destroy: 1,
+        delete: ["aws_s3_bucket.old"],
+        changed: ["aws_s3_bucket.old", "aws_iam_role.exec"],
+        drifted: [{ address: "aws_iam_role.exec", attributes: ["assume_role_policy"] }],
+      },
     },
   ], { offline: false });
   assert.equal(
@@ -18,12 +25,12 @@ Deno.test("planSection: one row per environment, and the addresses to look at li
       "| environment | add | change | destroy | drifted | status |",
       "| --- | ---: | ---: | ---: | ---: | --- |",
       "| dev | 0 | 0 | 0 | 0 | up to date |",
-      "| prod | 0 | 1 | 1 | 1 | changes pending |",
+      "| prod | 0 | 1 | 1 | 1 | drifted + changes |",
       "",
       "**prod**",
       "",
       "- delete `aws_s3_bucket.old`",
-      "- drifted `aws_iam_role.exec`",
+      "- drifted `aws_iam_role.exec` (assume_role_policy)",
       "",
     ].join("\n"),
   );
