@@ -14,21 +14,19 @@
  */
 import { TaskError } from "./cli.ts";
 import { jsonErrorOffset } from "./json_position.ts";
+import type { z } from "zod";
 import {
   boolean,
-  type Infer,
   type Issue,
+  issuesOf,
   literal,
   nullable,
   number,
   object,
-  optional,
   record,
   show,
   string,
-  validate,
-  withDefaults,
-} from "./schema.ts";
+} from "./config_fields.ts";
 
 /** The deployment environments, in promotion order. */
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -62,8 +60,7 @@ const account = (role: string) =>
 
 const environment = (env: Environment) =>
   object({
-    runPipeline: optional(
-      boolean({ description: `Whether \`deno task promote ${env}\` starts the training pipeline.` }),
+    runPipeline: boolean({ description: `Whether \`deno task promote ${env}\` starts the training pipeline.` }).default(
       true,
     ),
     modelApprovalStatus: literal(["Approved", "PendingManualApproval"], {
@@ -73,18 +70,12 @@ const environment = (env: Environment) =>
       description:
         `Environment whose successful promotion of the same commit and image digest is required before promoting to ${env}; null for none.`,
     })),
-    requireSourcePipelineSuccess: optional(
-      boolean({
-        description: "With promoteFrom: also require that the source environment's pipeline run succeeded.",
-      }),
-      true,
-    ),
-    buildIfMissing: optional(
-      boolean({
-        description: "Whether promote may build the commit's image when the registry does not have it yet.",
-      }),
-      false,
-    ),
+    requireSourcePipelineSuccess: boolean({
+      description: "With promoteFrom: also require that the source environment's pipeline run succeeded.",
+    }).default(true),
+    buildIfMissing: boolean({
+      description: "Whether promote may build the commit's image when the registry does not have it yet.",
+    }).default(false),
     ci: object({
       ref: string({
         description: `The git ref GitHub Actions promotes ${env} from (exact OIDC subject, no wildcard).`,
@@ -106,10 +97,8 @@ const environment = (env: Environment) =>
         expected: "a schedule expression such as cron(0 3 ? * MON *) or rate(7 days)",
       }),
     }, { description: "Scheduled retraining of this environment's model." }),
-    studio: optional(
-      boolean({ description: "Opt in to a SageMaker Studio domain (and its VPC, no NAT) in this environment." }),
-      false,
-    ),
+    studio: boolean({ description: "Opt in to a SageMaker Studio domain (and its VPC, no NAT) in this environment." })
+      .default(false),
   }, { description: `Settings of the ${env} environment.` });
 
 const configSchema = object({
@@ -173,42 +162,36 @@ const configSchema = object({
       expected: "a SageMaker instance type such as ml.m5.large",
     }),
   }, { description: "The training pipeline." }),
-  terraform: optional(
-    object({
-      lockTimeout: string({
-        description: "How long Terraform waits for a state lock.",
-        pattern: /^\d+[smh]$/,
-        expected: "a duration such as 30s, 5m or 1h",
-      }),
-      providerMirror: nullable(string({
-        description:
-          "Directory with providers in filesystem-mirror layout, for air-gapped machines (MLOPS_PROVIDER_MIRROR overrides it).",
-      })),
-    }, { description: "How Terraform runs." }),
-    { lockTimeout: "5m", providerMirror: null },
-  ),
-  accessLogs: optional(
-    object({
-      enabled: boolean({
-        description:
-          "Opt in to S3 server access logs of the Terraform state and promotion records buckets, kept in a log bucket in the operations account.",
-      }),
-      retentionDays: number({ description: "Days the access logs are kept.", minimum: 1, integer: true }),
-    }, { description: "S3 server access logs of the operations account's buckets (off by default)." }),
-    { enabled: false, retentionDays: 365 },
-  ),
-  tags: optional(
-    record(
-      string({ description: "Tag key.", pattern: /^.{1,128}$/, expected: "1-128 characters" }),
-      string({ description: "Tag value." }),
-      { description: "Tags applied to every resource." },
-    ),
-    {},
-  ),
+  terraform: object({
+    lockTimeout: string({
+      description: "How long Terraform waits for a state lock.",
+      pattern: /^\d+[smh]$/,
+      expected: "a duration such as 30s, 5m or 1h",
+    }),
+    providerMirror: nullable(string({
+      description:
+        "Directory with providers in filesystem-mirror layout, for air-gapped machines (MLOPS_PROVIDER_MIRROR overrides it).",
+    })),
+  }, { description: "How Terraform runs." }).default({ lockTimeout: "5m", providerMirror: null }),
+  accessLogs: object({
+    enabled: boolean({
+      description:
+        "Opt in to S3 server access logs of the Terraform state and promotion records buckets, kept in a log bucket in the operations account.",
+    }),
+    retentionDays: number({ description: "Days the access logs are kept.", minimum: 1, integer: true }),
+  }, { description: "S3 server access logs of the operations account's buckets (off by default)." }).default({
+    enabled: false,
+    retentionDays: 365,
+  }),
+  tags: record(
+    string({ description: "Tag key.", pattern: /^.{1,128}$/, expected: "1-128 characters" }),
+    string({ description: "Tag value." }),
+    { description: "Tags applied to every resource." },
+  ).default({}),
 }, { description: "Configuration of the MLOps template: accounts, environments, pipeline.", allow: ["$schema"] });
 
-/** The validated contents of the config file. */
-export type ConfigData = Infer<typeof configSchema>;
+/** The validated contents of the config file, defaults filled in. */
+export type ConfigData = z.output<typeof configSchema>;
 /** Settings of one environment. */
 export type EnvironmentSettings = ConfigData["environments"][Environment];
 
@@ -218,7 +201,7 @@ export function configJsonSchema(): Record<string, unknown> {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     $id: "mlops.config.schema.json",
     title: "MLOps template configuration",
-    ...configSchema.jsonSchema(),
+    ...configSchema.toJSONSchema({ io: "input", target: "draft-2020-12" }),
   };
 }
 
@@ -411,9 +394,9 @@ export class Config {
   /** Validates config text; `file` is only used in messages. */
   static parse(file: string, text: string): Config {
     const raw = parseJson(file, text);
-    const issues = validate(configSchema, raw);
-    if (issues.length > 0) throw new ConfigError(file, issues, `Fix it in ${file}`);
-    const data = withDefaults(configSchema, raw);
+    const parsed = configSchema.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(file, issuesOf(parsed.error), `Fix it in ${file}`);
+    const data = parsed.data;
     const crossIssues = crossCheck(data);
     if (crossIssues.length > 0) throw new ConfigError(file, crossIssues, `Fix it in ${file}`);
     return new Config(file, data);

@@ -47,6 +47,47 @@ Deno.test("an unknown key is rejected with the keys that are allowed", async () 
   assert.match(error.message, /environments\.dev\.runPipline: unknown field; expected one of runPipeline,/);
 });
 
+Deno.test("each kind of mistake gets its sentence: path, the bad value and what is expected", async () => {
+  const error = parseError(
+    await exampleText((c) => {
+      const envs = c.environments as Record<string, Record<string, unknown>>;
+      delete envs.dev.modelApprovalStatus;
+      envs.dev.runPipeline = "yes";
+      envs.staging.modelApprovalStatus = "Maybe";
+      envs.prod.ci = "refs/tags/prod";
+      const pipeline = c.pipeline as Record<string, unknown>;
+      pipeline.accuracyThreshold = 1.5;
+      pipeline.hyperparameters = { "max-features": 5000, C: "four" };
+      c.accessLogs = { enabled: true, retentionDays: 0 };
+      (c.accounts as Record<string, { profile: unknown }>).dev.profile = null;
+    }),
+  );
+  assert.deepEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [
+    'environments.dev.runPipeline: "yes" is not true or false',
+    "environments.dev.modelApprovalStatus: is missing (Approval status the pipeline gives a model version it registers.)",
+    'environments.staging.modelApprovalStatus: "Maybe" is not one of "Approved", "PendingManualApproval"',
+    'environments.prod.ci: "refs/tags/prod" is not an object',
+    "pipeline.accuracyThreshold: 1.5 is not a number ≥ 0 ≤ 1",
+    'pipeline.hyperparameters.max-features: key "max-features" is not an identifier',
+    'pipeline.hyperparameters.C: "four" is not a number',
+    "accessLogs.retentionDays: 0 is not an integer ≥ 1",
+  ]);
+});
+
+Deno.test("defaults are filled in and null is accepted where the schema allows it", async () => {
+  const config = Config.parse(
+    "x.json",
+    await exampleText((c) => {
+      delete c.terraform;
+      (c.accounts as Record<string, { profile: unknown }>).dev.profile = null;
+    }),
+  );
+  assert.deepEqual(config.data.terraform, { lockTimeout: "5m", providerMirror: null });
+  assert.deepEqual(config.data.accessLogs, { enabled: false, retentionDays: 365 });
+  assert.equal(config.account("dev").profile, null);
+  assert.equal(config.environment("staging").buildIfMissing, false);
+});
+
 Deno.test("broken JSON reports line and column", () => {
   const error = parseError('{\n  "name": "mlops",\n  "region": eu-west-1\n}');
   assert.match(error.message, /malformed JSON at line 3, column 13/);
