@@ -96,7 +96,23 @@ function report(result: StepResult): void {
   const counts = result.counts ? ` (${result.counts.passed} passed, ${result.counts.failed} failed)` : "";
   log.info(`${status} ${result.suite}: ${result.step}${counts} in ${result.seconds.toFixed(1)}s`);
   if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
+  else {
+    const timings = timingTable(result.output);
+    if (timings) log.info(timings.split("\n").map((l) => `    ${l}`).join("\n"));
+  }
 }
+
+/** A suite's own timing table (a block headed "… timings (s):"), shown even when it passes. */
+export function timingTable(output: string): string | null {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => /timings \(s\):$/.test(l.trim()));
+  if (start === -1) return null;
+  const end = lines.findIndex((l, i) => i > start && !/^\s+\d+\.\d\s/.test(l));
+  return lines.slice(start, end === -1 ? undefined : end).join("\n");
+}
+
+/** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */
+const E2E_DIR = "tests/e2e";
 
 const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
 
@@ -147,19 +163,41 @@ export async function runSuites(
     : null;
   if (venv) jobs.push(venv.then((r) => [r]));
 
+  const filter = options.filter ? ["--filter", options.filter] : [];
+  // The static suite type-checks the same files (`deno check lib tasks tests`): no second check.
+  const check = suites.includes("static") ? ["--no-check"] : [];
   if (suites.includes("deno")) {
-    const filter = options.filter ? ["--filter", options.filter] : [];
-    // The static suite type-checks the same files (`deno check lib tasks tests`); test files run in parallel,
-    // since most of their time is spent waiting on the processes they spawn.
-    const check = suites.includes("static") ? ["--no-check"] : [];
+    // Test files run in parallel: most of their time is spent waiting on the processes they spawn.
     jobs.push(runSequence("deno", async () => {
       await venv;
       return [{
         step: "deno test",
-        argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, ...filter],
+        argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, `--ignore=${E2E_DIR}`, ...filter],
+        cwd: repoDir,
         env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()) },
       }];
     }));
+  }
+  if (suites.includes("e2e")) {
+    // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
+    const mirror: Record<string, string> = options.providerMirror
+      ? { MLOPS_PROVIDER_MIRROR: options.providerMirror }
+      : {};
+    jobs.push(runSequence("e2e", [
+      {
+        step: "flow on moto (four accounts)",
+        argv: [
+          deno,
+          "test",
+          ...DENO_PERMISSIONS,
+          ...check,
+          ...filter,
+          E2E_DIR,
+        ],
+        cwd: repoDir,
+        env: { NO_COLOR: "1", ...mirror },
+      },
+    ]));
   }
   if (suites.includes("terraform")) {
     // init one root at a time (they share the plugin cache), then validate and test the roots in parallel.
