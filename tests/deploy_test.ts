@@ -1,7 +1,8 @@
 /**
  * `deno task deploy` and `destroy` as processes, with a recording stand-in
  * for terraform (applying real resources cannot run against the fakes; the
- * plan and lock paths run the real terraform in tests/lifecycle_test.ts).
+ * plan and lock paths run the real terraform in tests/lifecycle_test.ts and
+ * tests/state_lock_test.ts).
  */
 import assert from "node:assert/strict";
 import { FakeS3, FakeSageMaker } from "./fake_services.ts";
