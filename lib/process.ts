@@ -8,6 +8,12 @@
  * treats a second interrupt as "stop immediately"). Elsewhere (CI, a
  * supervisor sending `kill -INT` to the task) it is forwarded.
  *
+ * One Ctrl-C can reach the task twice: under `deno task` on a terminal, the
+ * terminal's signal and the task runner's forward of it arrive a few
+ * milliseconds apart. A signal within {@linkcode DUPLICATE_SIGNAL_MS} of the
+ * previous one is therefore the same interrupt; a second Ctrl-C after that
+ * stops the children at once.
+ *
  * @example
  * ```ts
  * import { run } from "./process.ts";
@@ -19,8 +25,22 @@ import $, { KillController } from "dax";
 import { Interrupted, TaskError } from "./cli.ts";
 import { log } from "./log.ts";
 
+/** Signals closer together than this are one interrupt delivered twice (see the module notes). */
+export const DUPLICATE_SIGNAL_MS = 500;
+
+/**
+ * Whether a signal at `now` repeats the one at `previous` (ms timestamps): the
+ * terminal's and the task runner's copies of one Ctrl-C arrive well within
+ * {@linkcode DUPLICATE_SIGNAL_MS}; a person's second Ctrl-C does not.
+ */
+export function isDuplicateSignal(previous: number | null, now: number): boolean {
+  return previous !== null && now - previous < DUPLICATE_SIGNAL_MS;
+}
+
 const controller = new KillController();
 let interruptedBy: Deno.Signal | null = null;
+/** When the last interrupt that counted arrived (`performance.now()`). */
+let lastSignalAt: number | null = null;
 let installed = false;
 /** Child processes running now. */
 let running = 0;
@@ -39,6 +59,12 @@ export function installSignalHandlers(): void {
   const forward = Deno.env.get("MLOPS_FORWARD_SIGNALS") ?? (Deno.stdin.isTerminal() ? "0" : "1");
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
+      const now = performance.now();
+      if (isDuplicateSignal(lastSignalAt, now)) {
+        log.debug(`${signal} ${Math.round(now - lastSignalAt!)} ms after the last one: the same interrupt, ignored`);
+        return;
+      }
+      lastSignalAt = now;
       const again = interruptedBy !== null;
       interruptedBy = signal;
       if (again && running === 0) {

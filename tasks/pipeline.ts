@@ -21,7 +21,7 @@ const COMMANDS = ["definition", "upsert", "start", "status", "watch", "upload-da
 export const task = defineTask({
   name: "pipeline",
   summary: "Print, upsert, start, watch or locally run the training pipeline.",
-  usage: "deno task pipeline <command> [--env <env>] [--param name=value]...",
+  usage: "deno task pipeline <command> [env] [--param name=value]...",
   description: [
     "Commands:",
     "  definition   print the pipeline definition (canonical JSON)",
@@ -32,9 +32,17 @@ export const task = defineTask({
     "  watch        follow an execution until it ends",
     "  upload-data  copy the dataset to the environment's bucket",
   ].join("\n"),
-  positionals: [{ name: "command", description: "What to do", choices: COMMANDS, required: true }],
+  positionals: [
+    { name: "command", description: "What to do", choices: COMMANDS, required: true },
+    { name: "env", description: "Environment, as for the other tasks (or --env)", choices: ENVIRONMENTS },
+  ],
   options: {
-    env: { type: "string", value: "ENV", choices: ENVIRONMENTS, description: "Environment." },
+    env: {
+      type: "string",
+      value: "ENV",
+      choices: ENVIRONMENTS,
+      description: "Environment (same as the [env] argument).",
+    },
     param: {
       type: "string",
       multiple: true,
@@ -56,11 +64,15 @@ export const task = defineTask({
   examples: [
     "deno task pipeline local",
     "deno task pipeline local --param AccuracyThreshold=0.95",
-    "deno task pipeline definition --env dev --offline",
+    "deno task pipeline definition dev --offline",
+    "deno task pipeline upsert staging --image URI@sha256:…",
   ],
   async run({ options, positionals }) {
     const command = positionals.command as typeof COMMANDS[number];
-    const env = options.env as Environment | undefined;
+    if (positionals.env && options.env && positionals.env !== options.env) {
+      throw new UsageError(`Give the environment once: "${positionals.env}" and --env "${options.env}" differ`);
+    }
+    const env = (positionals.env ?? options.env) as Environment | undefined;
     const { loadContext } = await import("../lib/context.ts");
     const commands = await import("../lib/pipeline/commands.ts");
     if (command === "local") {
@@ -69,7 +81,13 @@ export const task = defineTask({
       console.log(options.json ? JSON.stringify(result, null, 2) : commands.describeLocalRun(result));
       return result.status === "Succeeded" ? ExitCode.ok : ExitCode.failure;
     }
-    if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);
+    if (!env) {
+      throw new UsageError(
+        `"deno task pipeline ${command}" needs an environment: one of ${
+          ENVIRONMENTS.join(", ")
+        } (deno task pipeline ${command} dev)`,
+      );
+    }
     const ctx = await loadContext(options);
     const json = (value: unknown) => options.json && console.log(JSON.stringify(value, null, 2));
     const ended = (state: { status: string }) => {

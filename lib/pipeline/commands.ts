@@ -87,8 +87,8 @@ export async function definitionInputs(
   }
   if (ctx.offline) return options.image ? { ...placeholder, imageUri: options.image } : placeholder;
   if (!options.image) {
-    throw new TaskError(
-      `The pipeline of ${env} needs the image pinned by digest: pass --image <repository>@sha256:<digest> (printed by deno task build), or use --offline for placeholders.`,
+    throw new UsageError(
+      `The pipeline of ${env} needs the image pinned by digest: pass --image <repository>@sha256:<digest> (printed by deno task build), or use --offline for placeholders`,
     );
   }
   const outputs = await environmentOutputs(ctx, env);
