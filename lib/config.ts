@@ -248,10 +248,36 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
-function crossCheck(data: ConfigData): Issue[] {
+/** Whether a region is one the AWS SDK's partition data names; the default accepts any. */
+export type RegionCheck = (region: string) => boolean;
+
+/** The AWS SDK's partition data as a {@linkcode RegionCheck} (loaded on first use; it costs ~40 ms). */
+export async function sdkRegionCheck(): Promise<RegionCheck> {
+  const { partition } = await import("@aws-sdk/core/client");
+  // Known regions carry a description; anything else only matched a partition's pattern.
+  return (region) => Boolean((partition(region) as { description?: string }).description);
+}
+
+/**
+ * Checks across fields (promotion order, one account per environment, a region AWS knows). They run
+ * on the raw data beside the schema's checks, so every problem is reported at once; a field the
+ * schema already rejects is skipped.
+ */
+export function crossCheck(raw: unknown, schemaIssues: Issue[], knownRegion: RegionCheck = () => true): Issue[] {
   const issues: Issue[] = [];
+  const flagged = new Set(schemaIssues.map((i) => i.path));
+  const data = (raw ?? {}) as Partial<Record<string, unknown>>;
+  const region = data.region;
+  if (typeof region === "string" && !flagged.has("region") && !knownRegion(region)) {
+    issues.push({
+      path: "region",
+      message: `${show(region)} is not an AWS region the AWS SDK knows; use one such as eu-west-1`,
+    });
+  }
+  const environments = (data.environments ?? {}) as Partial<Record<string, { promoteFrom?: unknown }>>;
   for (const env of ENVIRONMENTS) {
-    const from = data.environments[env].promoteFrom;
+    const from = environments[env]?.promoteFrom;
+    if (typeof from !== "string" || !isEnvironment(from) || flagged.has(`environments.${env}.promoteFrom`)) continue;
     if (from === env) {
       issues.push({ path: `environments.${env}.promoteFrom`, message: `${show(from)} cannot promote from itself` });
     } else if (from && ENVIRONMENTS.indexOf(from) > ENVIRONMENTS.indexOf(env)) {
@@ -262,7 +288,10 @@ function crossCheck(data: ConfigData): Issue[] {
     }
   }
   const seen = new Map<string, string>();
-  for (const [name, { id }] of Object.entries(data.accounts)) {
+  const accounts = (data.accounts ?? {}) as Partial<Record<string, { id?: unknown }>>;
+  for (const [name, account] of Object.entries(accounts)) {
+    const id = account?.id;
+    if (typeof id !== "string" || flagged.has(`accounts.${name}.id`)) continue;
     const first = seen.get(id);
     if (first) {
       issues.push({
@@ -378,31 +407,37 @@ export class Config {
     this.subjects = new Subjects(data);
   }
 
-  /** Reads and validates a config file. */
+  /** Reads and validates a config file (regions against the AWS SDK's partition data). */
   static async load(file: string): Promise<Config> {
     let text: string;
     try {
       text = await Deno.readTextFile(file);
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound ? "the file does not exist" : (error as Error).message;
+      const reason = error instanceof Deno.errors.NotFound
+        ? "the file does not exist"
+        : error instanceof Deno.errors.IsADirectory
+        ? "it is a directory"
+        : (error as Error).message;
       throw new ConfigError(
         file,
         [{ path: "", message: `cannot be read: ${reason}` }],
-        "Pass --config <file> or create it from the example in the README",
+        "Run the task in the repository (its mlops.config.json is the example to edit), or pass --config <file>",
       );
     }
-    return Config.parse(file, text);
+    return Config.parse(file, text, await sdkRegionCheck());
   }
 
-  /** Validates config text; `file` is only used in messages. */
-  static parse(file: string, text: string): Config {
-    const raw = parseJson(file, text);
-    const issues = validate(configSchema, raw);
+  /**
+   * Validates config text; `file` is only used in messages. Schema and cross-field problems are
+   * reported together. `knownRegion` defaults to accepting any region the schema's pattern allows.
+   */
+  static parse(file: string, text: string, knownRegion?: RegionCheck): Config {
+    // A UTF-8 byte order mark (some Windows editors add one) is not part of the JSON.
+    const raw = parseJson(file, text.replace(/^\uFEFF/, ""));
+    const schemaIssues = validate(configSchema, raw);
+    const issues = [...schemaIssues, ...crossCheck(raw, schemaIssues, knownRegion)];
     if (issues.length > 0) throw new ConfigError(file, issues, `Fix it in ${file}`);
-    const data = withDefaults(configSchema, raw);
-    const crossIssues = crossCheck(data);
-    if (crossIssues.length > 0) throw new ConfigError(file, crossIssues, `Fix it in ${file}`);
-    return new Config(file, data);
+    return new Config(file, withDefaults(configSchema, raw));
   }
 
   /** The AWS region of every stack. */

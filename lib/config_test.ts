@@ -82,7 +82,10 @@ Deno.test("cross-field rules: promotion order and distinct accounts", async () =
 
 Deno.test("a missing config file says how to fix it", async () => {
   await assert.rejects(() => Config.load("/nonexistent/mlops.config.json"), (error: Error) => {
-    assert.match(error.message, /cannot be read: the file does not exist\. Pass --config <file>/);
+    assert.match(
+      error.message,
+      /cannot be read: the file does not exist\. Run the task in the repository \(its mlops\.config\.json is the example to edit\), or pass --config <file>/,
+    );
     return true;
   });
 });

@@ -129,6 +129,21 @@ export interface RunResult {
   stderr: string;
 }
 
+/** How to install the programs the tasks run, for the "not on PATH" line. */
+const INSTALL_HINTS: Record<string, string> = {
+  terraform: "Install Terraform ≥ 1.10 (https://developer.hashicorp.com/terraform/install)",
+  docker: "Install Docker (https://docs.docker.com/get-docker/)",
+  python3: "Install Python ≥ 3.10 with venv (Debian: apt-get install python3 python3-venv)",
+  git: "Install git",
+  tar: "Install tar",
+};
+
+/** The line for a program that is not on PATH: what is missing and how to get it. */
+export function notOnPathMessage(program: string): string {
+  const hint = INSTALL_HINTS[program] ?? `Install ${program}`;
+  return `Cannot run "${program}": it is not on PATH. ${hint}, or add its directory to PATH, and re-run.`;
+}
+
 /**
  * Runs a command (an argv array, never a shell string) and returns its exit
  * code and captured output. Throws {@linkcode Interrupted} if the task was
@@ -138,6 +153,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
   installSignalHandlers();
   throwIfInterrupted();
   log.debug(`$ ${argv.join(" ")}${options.cwd ? `  (in ${options.cwd})` : ""}`);
+  if (!argv[0].includes("/") && !(await which(argv[0]))) throw new TaskError(notOnPathMessage(argv[0]));
   let command = $`${argv}`.noThrow().signal(controller.signal)
     .stdout(options.capture ? "piped" : options.stdoutToStderr ? Deno.stderr : "inherit")
     .stderr(options.captureStderr ? "piped" : "inherit");

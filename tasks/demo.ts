@@ -35,7 +35,8 @@ export const task = defineTask({
       planned = await deploy(ctx, "dev", { planOnly: true, yes: false, quiet: true });
     } catch (error) {
       // The pipeline (the main job) ran; without a registry or mirror the plan cannot, so say how to get it.
-      if (!/provider packages|registry\.terraform\.io|Failed to install provider/i.test((error as Error).message)) {
+      const { isProviderInstallFailure } = await import("../lib/terraform.ts");
+      if (ctx.runnerOptions.providerMirror || !isProviderInstallFailure((error as Error).message)) {
         throw error;
       }
       log.warn(
