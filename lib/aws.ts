@@ -156,6 +156,20 @@ export function isNotFound(error: unknown): boolean {
   return e.$metadata?.httpStatusCode === 404 || e.name === "NotFound" || e.name === "NoSuchKey";
 }
 
+/**
+ * The reason of an SDK error in words. An answer that is not an AWS error (an HTML page from a
+ * proxy or gateway) leaves the SDK with "Unknown"; say what came back instead.
+ */
+export function sdkErrorReason(error: unknown): string {
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  if (status && (!e.message || /^Unknown(Error)?$/.test(e.message) || e.name === "Unknown")) {
+    return `the endpoint answered HTTP ${status} with a body that is not an AWS response (a proxy or gateway in the way?)`;
+  }
+  const name = e?.name && e.name !== "Error" ? `${e.name}: ` : "";
+  return `${name}${e?.message || "no reason given"}`;
+}
+
 /** Whether S3 requests go to an endpoint override (a fake, a proxy), which needs path-style addressing. */
 export function s3EndpointOverridden(): boolean {
   return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
@@ -234,8 +248,7 @@ export class AwsAccess {
     if (/credential|expired|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/i.test(text)) {
       return this.credentialError(account, error);
     }
-    const name = (error as Error).name && (error as Error).name !== "Error" ? `${(error as Error).name}: ` : "";
-    return new TaskError(`Cannot ${what}: ${name}${(error as Error).message || "no reason given"}.`, { cause: error });
+    return new TaskError(`Cannot ${what}: ${sdkErrorReason(error)}.`, { cause: error });
   }
 
   /** Asks STS who the credentials of `account` belong to. */
@@ -292,7 +305,8 @@ export class AwsAccess {
       ? `Log in with: aws sso login --profile ${source.profile} (or configure the profile with: aws configure --profile ${source.profile})`
       : "Provide credentials in the environment (in GitHub Actions: aws-actions/configure-aws-credentials with the role ARN), or drop --no-profile to use the profile from the config";
     if (/expired|ExpiredToken|RequestExpired|refresh failed/i.test(text)) {
-      return new TaskError(`The credentials of ${who} for "${account}" have expired. ${login}.`, { cause: error });
+      const whose = source.profile ? `The credentials of ${who}` : "The environment's credentials";
+      return new TaskError(`${whose} for "${account}" have expired. ${login}.`, { cause: error });
     }
     if (
       /could not be found|Could not load credentials|CredentialsProviderError|not found in|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient/i
@@ -302,7 +316,7 @@ export class AwsAccess {
     }
     return new TaskError(
       `Cannot check the identity of "${account}" with ${who}: ${
-        err.message ?? String(error)
+        sdkErrorReason(error)
       }. Check the network and the region "${this.config.region}".`,
       { cause: error },
     );

@@ -671,9 +671,9 @@ export function lastError(stderr: string): string {
   const index = lines.findIndex((l) => l.startsWith("Error:"));
   if (index === -1) return lines.at(-1) ?? "no error output";
   const next = lines.findIndex((l, i) => i > index && /^(Error|Warning):/.test(l));
-  const text = lines.slice(index, next === -1 ? undefined : next)
-    .filter((l) => !/^on \S+ line \d+/.test(l) && !/^\d+:/.test(l) && !/^[├└─│]/.test(l))
-    .join(" ").replace(/^Error:\s*/, "");
+  const [summary, ...detail] = lines.slice(index, next === -1 ? undefined : next)
+    .filter((l) => !/^on \S+ line \d+/.test(l) && !/^\d+:/.test(l) && !/^[├└─│]/.test(l));
+  const text = [summary.replace(/^Error:\s*/, ""), detail.join(" ")].filter(Boolean).join(": ");
   if (text.length <= MAX_ERROR_CHARS) return text;
   const end = text.lastIndexOf(". ", MAX_ERROR_CHARS);
   return end > 0 ? text.slice(0, end + 1) : `${text.slice(0, MAX_ERROR_CHARS)}…`;

@@ -127,7 +127,7 @@ Deno.test("summarizePlan counts like terraform and calls out replacements and de
 
 Deno.test("lastError picks Terraform's error summary out of the box drawing", () => {
   const stderr = "╷\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID: 123\n╵\n";
-  assert.equal(lastError(stderr), "Error acquiring the state lock Lock Info: ID: 123");
+  assert.equal(lastError(stderr), "Error acquiring the state lock: Lock Info: ID: 123");
 });
 
 Deno.test("tf passes the var file only to commands that take one", () => {

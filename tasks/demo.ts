@@ -6,7 +6,7 @@
  * Example:
  *   deno task demo
  */
-import { defineTask, ExitCode } from "../lib/cli.ts";
+import { defineTask, ExitCode, TaskError } from "../lib/cli.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
@@ -23,6 +23,13 @@ export const task = defineTask({
     const { localRun, describeLocalRun } = await import("../lib/pipeline/commands.ts");
     const { log } = await import("../lib/log.ts");
     const ctx = await loadContext({ ...options, offline: true });
+    const mirror = ctx.runnerOptions.providerMirror;
+    if (mirror && !options["skip-plan"]) {
+      // Before the pipeline's minute of work, not after it.
+      const { providerMirrorProblem } = await import("../lib/terraform.ts");
+      const problem = await providerMirrorProblem(mirror);
+      if (problem) throw new TaskError(`${problem}.`);
+    }
     log.info("1/2  Training pipeline, run locally on the sample data (no AWS)\n");
     const result = await localRun(ctx, { env: "dev", params: [] });
     console.log(`\n${describeLocalRun(result)}\n`);

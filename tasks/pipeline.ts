@@ -34,7 +34,7 @@ export const task = defineTask({
   ].join("\n"),
   positionals: [
     { name: "command", description: "What to do", choices: COMMANDS, required: true },
-    { name: "env", description: "Environment, as for the other tasks (or --env)", choices: ENVIRONMENTS },
+    { name: "env", description: "Environment, as in the other tasks; or --env", choices: ENVIRONMENTS },
   ],
   options: {
     env: {
