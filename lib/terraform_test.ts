@@ -161,6 +161,6 @@ Deno.test("a held state lock is reported with its holder and how to release it",
   );
   assert.match(
     root.failure("plan", "│ Error: Invalid value\n│ \n│ bad thing").message,
-    /^terraform plan failed in main-dev: Invalid value bad thing\. Re-run with --debug for Terraform's full output\.$/,
+    /^terraform plan failed in main-dev: Invalid value: bad thing\. Re-run with --debug for Terraform's full output\.$/,
   );
 });

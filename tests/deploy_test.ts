@@ -100,8 +100,8 @@ Deno.test("destroy needs the environment name typed, and never touches the share
       /The operations stack is shared by every environment and is not destroyed by this task/,
     );
     const mismatch = await task("destroy", ["prod", "--yes", "--confirm", "staging"]);
-    assert.equal(mismatch.code, 1);
-    assert.match(mismatch.stderr, /Refusing to destroy prod: --yes needs --confirm prod \(got "staging"\)\./);
+    assert.equal(mismatch.code, 2, "a usage error");
+    assert.match(mismatch.stderr, /--yes needs --confirm prod \(got "staging"\): type the environment's name/);
     assert.deepEqual(await commands(), [], "nothing ran");
     const ok = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
     assert.equal(ok.code, 0, ok.stderr);
