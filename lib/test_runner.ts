@@ -14,7 +14,8 @@ import { Config } from "./config.ts";
 import { log, style, table } from "./log.ts";
 import { run } from "./process.ts";
 import { PythonEnv } from "./python_env.ts";
-import { resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
+import { TaskError } from "./cli.ts";
+import { providerMirrorProblem, resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
 
 /** Pass/fail counts of one step. */
 export interface Counts {
@@ -98,6 +99,17 @@ function report(result: StepResult): void {
   if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
 }
 
+/**
+ * What `deno task test` says up front when no provider mirror is set and suites that run real
+ * Terraform are selected; null when there is nothing to say.
+ */
+export function mirrorNotice(mirror: string | null, suites: string[]): string | null {
+  if (mirror || !suites.some((s) => s === "deno" || s === "terraform")) return null;
+  return "No provider mirror is set, so Terraform downloads the AWS provider from registry.terraform.io; " +
+    "without registry access the Terraform suite and the Deno tests that plan with real Terraform fail. " +
+    "Point MLOPS_PROVIDER_MIRROR (or --provider-mirror) at a filesystem mirror, as .ci/run does.";
+}
+
 const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
 
 /** Runs the given suites in parallel; prints a table and the total; true when all passed. */
@@ -108,6 +120,14 @@ export async function runSuites(
   const repoDir = options.repoDir ?? Deno.cwd();
   const deno = Deno.execPath();
   const jobs: Promise<StepResult[]>[] = [];
+  // Once, up front: a wrong mirror fails now; a missing one is explained before tests fail for it.
+  const mirror = resolveProviderMirror(await Config.load(`${repoDir}/mlops.config.json`), options.providerMirror);
+  const problem = mirror && suites.some((s) => s === "deno" || s === "terraform")
+    ? await providerMirrorProblem(mirror)
+    : null;
+  if (problem) throw new TaskError(`${problem}.`);
+  const notice = mirrorNotice(mirror, suites);
+  if (notice) log.warn(notice);
 
   if (suites.includes("static")) {
     jobs.push(runSequence("static", [
@@ -125,13 +145,16 @@ export async function runSuites(
   if (suites.includes("deno")) {
     const filter = options.filter ? ["--filter", options.filter] : [];
     jobs.push(runSequence("deno", [
-      { step: "deno test", argv: [deno, "test", ...DENO_PERMISSIONS, ...filter], env: { NO_COLOR: "1" } },
+      {
+        step: "deno test",
+        argv: [deno, "test", ...DENO_PERMISSIONS, ...filter],
+        env: { NO_COLOR: "1", ...(mirror ? { MLOPS_PROVIDER_MIRROR: mirror } : {}) },
+      },
     ]));
   }
   if (suites.includes("terraform")) {
     jobs.push(runSequence("terraform", async () => {
       const config = await Config.load(`${repoDir}/mlops.config.json`);
-      const mirror = resolveProviderMirror(config, options.providerMirror);
       return ROOT_NAMES.flatMap((name) => {
         const root = new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror });
         const terraform = (args: string[]) => async () => {

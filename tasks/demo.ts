@@ -20,7 +20,7 @@ export const task = defineTask({
   examples: ["deno task demo", "deno task demo --skip-plan"],
   async run({ options }) {
     const { loadContext } = await import("../lib/context.ts");
-    const { localRun, describeLocalRun } = await import("../lib/pipeline/commands.ts");
+    const { localRun, describeLocalRun, localRunFailure } = await import("../lib/pipeline/commands.ts");
     const { log } = await import("../lib/log.ts");
     const ctx = await loadContext({ ...options, offline: true });
     const mirror = ctx.runnerOptions.providerMirror;
@@ -33,7 +33,7 @@ export const task = defineTask({
     log.info("1/2  Training pipeline, run locally on the sample data (no AWS)\n");
     const result = await localRun(ctx, { env: "dev", params: [] });
     console.log(`\n${describeLocalRun(result)}\n`);
-    if (result.status !== "Succeeded") return ExitCode.failure;
+    if (result.status !== "Succeeded") throw localRunFailure(result);
     if (options["skip-plan"]) return ExitCode.ok;
     const { deploy, describeSummary } = await import("../lib/deploy.ts");
     log.info("2/2  Infrastructure of dev, planned offline (no AWS)\n");

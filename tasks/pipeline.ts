@@ -79,7 +79,8 @@ export const task = defineTask({
       const ctx = await loadContext({ ...options, offline: true });
       const result = await commands.localRun(ctx, { env: env ?? "dev", params: options.param });
       console.log(options.json ? JSON.stringify(result, null, 2) : commands.describeLocalRun(result));
-      return result.status === "Succeeded" ? ExitCode.ok : ExitCode.failure;
+      if (result.status !== "Succeeded") throw commands.localRunFailure(result);
+      return ExitCode.ok;
     }
     if (!env) {
       throw new UsageError(

@@ -106,6 +106,8 @@ async function workspace(links: string[]): Promise<Workspace> {
   await writeConfig(dir);
   // CHECKPOINT_DISABLE: terraform version would write ~/.terraform.d (HOME is the workspace).
   const env: Record<string, string> = { ...isolatedEnv(dir), NO_COLOR: "1", CHECKPOINT_DISABLE: "1" };
+  // The cases set what they test; nothing of the caller's MLOPS_* or INIT_CWD (deno task test passes it) leaks in.
+  for (const key of Object.keys(env)) if (key.startsWith("MLOPS_") || key === "INIT_CWD") delete env[key];
   const path = (bin: string) => {
     env.PATH = `${bin}:${env.PATH}`;
   };
@@ -665,6 +667,75 @@ const CASES: Case[] = [
     code: 1,
     message: /Python's venv module is missing\. Install it \(Debian: apt-get install python3-venv\) and re-run\.$/,
     mayChange: /^python3\.calls$/,
+  },
+
+  {
+    name: "test with a provider mirror that is not one fails up front",
+    cleanBefore: false,
+    task: "test",
+    args: ["--only", "terraform", "--provider-mirror", "/nonexistent-mirror"],
+    links: ["terraform"],
+    code: 1,
+    message: /^The provider mirror "\/nonexistent-mirror" has no registry\.terraform\.io\/hashicorp\/aws/,
+  },
+
+  // The dataset: checked before any Python runs, each problem naming the config field that fixes it.
+  {
+    name: "dataset: a missing label column names pipeline.dataset.labelColumn",
+    cleanBefore: false,
+    task: "pipeline",
+    args: ["local"],
+    links: ["training-pipeline"],
+    prepare: async (ws) => {
+      await writeConfig(ws.dir, (c) => (c.pipeline.dataset.labelColumn = "specialty"));
+    },
+    code: 1,
+    message:
+      /^The dataset ".*\/sample\.csv" has no column "specialty" \(its header has "text", "label"\); set pipeline\.dataset\.labelColumn in the config to one of them\.$/,
+    check: (run) => assert.doesNotMatch(run.stderr, /--label-column/),
+  },
+  {
+    name: "dataset: a directory is not called missing",
+    cleanBefore: false,
+    task: "pipeline",
+    args: ["local"],
+    links: ["training-pipeline"],
+    prepare: async (ws) => {
+      await Deno.mkdir(`${ws.dir}/data.csv`);
+      await writeConfig(ws.dir, (c) => (c.pipeline.dataset.path = "data.csv"));
+    },
+    code: 1,
+    message: /^The dataset ".*\/data\.csv" is a directory\. Set pipeline\.dataset\.path in the config to a CSV file\.$/,
+  },
+  {
+    name: "dataset: random bytes give one short line",
+    cleanBefore: false,
+    task: "pipeline",
+    args: ["local"],
+    links: ["training-pipeline"],
+    prepare: async (ws) => {
+      const bytes = new Uint8Array(8192);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 256;
+      await Deno.writeFile(`${ws.dir}/noise.csv`, bytes);
+      await writeConfig(ws.dir, (c) => (c.pipeline.dataset.path = "noise.csv"));
+    },
+    code: 1,
+    message:
+      /^The dataset ".*\/noise\.csv" is not UTF-8 text; set pipeline\.dataset\.path to a CSV file with a header row\.$/,
+    check: (run) => assert.ok(run.stderr.length < 400, `${run.stderr.length} characters`),
+  },
+  {
+    name: "dataset: a missing file",
+    cleanBefore: true,
+    task: "pipeline",
+    args: ["local"],
+    links: ["training-pipeline"],
+    prepare: async (ws) => {
+      await writeConfig(ws.dir, (c) => (c.pipeline.dataset.path = "nowhere.csv"));
+    },
+    code: 1,
+    message:
+      /^The dataset ".*\/nowhere\.csv" does not exist\. Set pipeline\.dataset\.path in the config to a CSV file\.$/,
   },
 
   // AWS: the guard, credentials, odd answers and hung endpoints.

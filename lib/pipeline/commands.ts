@@ -18,6 +18,7 @@ import { outputsFile } from "../deploy.ts";
 import { writeIfChanged } from "../terraform.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
+import { readDataset } from "../dataset.ts";
 import {
   buildDefinition,
   canonicalJson,
@@ -102,11 +103,8 @@ export async function definitionInputs(
   };
 }
 
-/** Copies a file only when the target differs (the local stand-in for upload-data). */
-async function syncFile(from: string, to: string): Promise<boolean> {
-  const source = await Deno.readFile(from).catch(() => {
-    throw new TaskError(`The dataset "${from}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
-  });
+/** Copies the dataset only when the target differs (the local stand-in for upload-data). */
+async function syncFile(source: Uint8Array, to: string): Promise<boolean> {
   await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
   return await writeIfChanged(to, source);
 }
@@ -126,6 +124,9 @@ export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions
   const root = options.root ?? `${repoDir}/.mlops/local`;
   const inputs = offlineInputs(ctx.config, options.env);
   const definition = checkedDefinition(inputs);
+  // The dataset is checked before the Python environment's minute of work, not after it.
+  const dataset = ctx.config.data.pipeline.dataset;
+  const data = await readDataset(`${repoDir}/${dataset.path}`, dataset);
   const venv = await PythonEnv.ensure(repoDir);
   const pipelineRun = new LocalPipelineRun(definition, {
     root,
@@ -134,10 +135,9 @@ export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions
     params: options.params,
     pipelineName: ctx.config.names.pipeline,
   });
-  const dataset = ctx.config.data.pipeline.dataset.path;
   const inputData = String(definition.Parameters.find((p) => p.Name === "InputData")!.DefaultValue);
-  const uploaded = await syncFile(`${repoDir}/${dataset}`, pipelineRun.s3Path(inputData));
-  log.step(uploaded ? "Uploaded" : "Unchanged", `${dataset} → ${inputData} (local)`);
+  const uploaded = await syncFile(data, pipelineRun.s3Path(inputData));
+  log.step(uploaded ? "Uploaded" : "Unchanged", `${dataset.path} → ${inputData} (local)`);
   log.step("Starting", `${ctx.config.names.pipeline} locally, execution ${pipelineRun.executionId}`);
   return await pipelineRun.run();
 }
@@ -171,12 +171,22 @@ export function describeLocalRun(result: LocalRunResult): string {
     lines.push("Registered:  nothing");
   }
   lines.push(`Artifacts:   ${result.runDir}`);
-  lines.push(
-    result.status === "Succeeded"
-      ? `Pipeline ${style.green("succeeded")} (execution ${result.executionId}).`
-      : `Pipeline ${style.red("failed")} at step ${result.failedStep}: ${result.failureReason}`,
-  );
+  if (result.status === "Succeeded") {
+    lines.push(`Pipeline ${style.green("succeeded")} (execution ${result.executionId}).`);
+  }
   return lines.join("\n");
+}
+
+/** Longest step failure reason quoted in the error line (the step's log has all of it). */
+const MAX_REASON_CHARS = 300;
+
+/** The error of a failed local run, for stderr: the step, its reason (cut), where the logs are. */
+export function localRunFailure(result: LocalRunResult): TaskError {
+  const reason = (result.failureReason ?? "no reason given").replace(/\s+/g, " ").trim();
+  const cut = reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 3)}...` : reason;
+  return new TaskError(
+    `Pipeline failed at step ${result.failedStep}: ${cut.replace(/[^.!?]$/, "$&.")} Its logs are in ${result.runDir}.`,
+  );
 }
 
 /** Prints the definition as canonical JSON. */
@@ -316,9 +326,7 @@ export async function uploadData(ctx: TaskContext, env: Environment): Promise<{ 
   await ctx.aws.assertAccount(env, "upload data to");
   const { bucket_name } = await environmentOutputs(ctx, env);
   const path = ctx.config.data.pipeline.dataset.path;
-  const bytes = await Deno.readFile(path).catch(() => {
-    throw new TaskError(`The dataset "${path}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
-  });
+  const bytes = await readDataset(path, ctx.config.data.pipeline.dataset);
   const key = `data/${path.split("/").at(-1)}`;
   const uri = `s3://${bucket_name}/${key}`;
   const s3 = await ctx.aws.s3Client(env);

@@ -136,9 +136,10 @@ Deno.test("`pipeline local` exits non-zero on the Fail branch and 2 on an unknow
   const failed = await runTask("pipeline", ["local", "--param", "AccuracyThreshold=1.01"], { env: { NO_COLOR: "1" } });
   assert.equal(failed.code, 1, failed.stderr);
   assert.match(
-    failed.stdout,
-    /Pipeline failed at step AccuracyTooLow: Model accuracy 0\.\d+ is below the threshold 1\.01/,
+    failed.stderr,
+    /^error: Pipeline failed at step AccuracyTooLow: Model accuracy 0\.\d+ is below the threshold 1\.01.* Its logs are in /m,
   );
+  assert.doesNotMatch(failed.stdout, /Pipeline failed/, "the failure is on stderr, the run's table on stdout");
   const after = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);
   assert.equal(after.length, before.length, "nothing registered");
 });
