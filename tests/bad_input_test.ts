@@ -199,6 +199,14 @@ EOF
   *) exit 0 ;;
 esac`;
 
+/** A stand-in `terraform` that records the CLI configuration and plugin cache it was given. */
+const TERRAFORM_RECORDING_ENV =
+  `echo "cli=$TF_CLI_CONFIG_FILE cache=$TF_PLUGIN_CACHE_DIR" >> "$(dirname "$0")/../terraform.env"
+case "$*" in
+  *" show "*) echo '{"format_version":"1.2"}' ;;
+esac
+exit 0`;
+
 const CASES: Case[] = [
   // Usage errors: exit 2, the valid choices or the fix named.
   {
@@ -571,6 +579,49 @@ const CASES: Case[] = [
     message:
       /^terraform plan failed in main-dev: Unsupported argument: An argument named "bucket_name" is not expected here\. Did you mean "bucket"\? Every argument of this resource is documented by the provider, and a misspelt one is never ignored\. Re-run with --debug for Terraform's full output\.$/,
     mayChange: /^(\.mlops\/|terraform\.calls)/,
+  },
+  {
+    name: "the user's Terraform CLI configuration stays in force without a mirror",
+    cleanBefore: false,
+    task: "deploy",
+    args: ["dev", "--plan", "--offline"],
+    links: ["terraform"],
+    prepare: async (ws) => {
+      ws.path(await stubCommand(ws.dir, "terraform", TERRAFORM_RECORDING_ENV));
+      Object.assign(ws.env, { TF_CLI_CONFIG_FILE: `${ws.dir}/corporate.tfrc` });
+    },
+    code: 0,
+    mayChange: /^(\.mlops\/|terraform\.(calls|env))/,
+    check: async (_run, ws) => {
+      const seen = (await Deno.readTextFile(`${ws.dir}/terraform.env`)).trim().split("\n");
+      assert.ok(seen.length >= 2, "init and plan ran");
+      for (const line of seen) {
+        assert.match(line, new RegExp(`^cli=${ws.dir}/corporate\\.tfrc cache=.*/\\.mlops/plugin-cache$`));
+      }
+    },
+  },
+  {
+    name: "a provider mirror asked for gets the runner's CLI configuration",
+    cleanBefore: true,
+    task: "deploy",
+    args: ["dev", "--plan", "--offline"],
+    links: ["terraform"],
+    prepare: async (ws) => {
+      ws.path(await stubCommand(ws.dir, "terraform", TERRAFORM_RECORDING_ENV));
+      await Deno.mkdir(`${ws.dir}/mirror/registry.terraform.io/hashicorp/aws`, { recursive: true });
+      Object.assign(ws.env, {
+        TF_CLI_CONFIG_FILE: `${ws.dir}/corporate.tfrc`,
+        MLOPS_PROVIDER_MIRROR: `${ws.dir}/mirror`,
+      });
+    },
+    code: 0,
+    mayChange: /^(\.mlops\/|terraform\.(calls|env))/,
+    check: async (_run, ws) => {
+      const seen = (await Deno.readTextFile(`${ws.dir}/terraform.env`)).trim().split("\n");
+      for (const line of seen) assert.match(line, /^cli=.*\/\.mlops\/offline\/main-dev\/cli\.tfrc /);
+      const tfrc = await Deno.readTextFile(`${ws.dir}/.mlops/offline/main-dev/cli.tfrc`);
+      assert.match(tfrc, new RegExp(`filesystem_mirror \\{\\n {4}path = "${ws.dir}/mirror"`));
+    },
   },
   {
     name: "deploy checks the provider mirror's layout before running terraform",
