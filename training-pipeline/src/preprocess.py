@@ -63,7 +63,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def load(input_dir: Path, text_column: str, label_column: str) -> pd.DataFrame:
     """Read every CSV of ``input_dir`` into one frame with columns ``text,label``."""
-    hint = "Name the columns with --text-column and --label-column."
+    hint = ("Name the columns with --text-column and --label-column "
+            "(in the pipeline: pipeline.dataset.textColumn and .labelColumn in mlops.config.json).")
     frames = [read_csv(path, [text_column, label_column], hint) for path in find_csv_files(input_dir)]
     frame = pd.concat(frames, ignore_index=True)
     return frame.rename(columns={text_column: TEXT_COLUMN, label_column: LABEL_COLUMN})
