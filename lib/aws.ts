@@ -175,6 +175,12 @@ export function s3EndpointOverridden(): boolean {
   return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
 }
 
+/** `text` as one sentence: trimmed, ending with exactly one full stop (SDK messages may or may not have one). */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** Whether the process runs in CI (GitHub Actions sets both). */
 export function inCi(env: { get(key: string): string | undefined } = Deno.env): boolean {
   return env.get("CI") === "true" || env.get("GITHUB_ACTIONS") === "true";
@@ -248,7 +254,7 @@ export class AwsAccess {
     if (/credential|expired|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/i.test(text)) {
       return this.credentialError(account, error);
     }
-    return new TaskError(`Cannot ${what}: ${sdkErrorReason(error)}.`, { cause: error });
+    return new TaskError(`Cannot ${what}: ${sentence(sdkErrorReason(error))}`, { cause: error });
   }
 
   /** Asks STS who the credentials of `account` belong to. */
@@ -316,8 +322,8 @@ export class AwsAccess {
     }
     return new TaskError(
       `Cannot check the identity of "${account}" with ${who}: ${
-        sdkErrorReason(error)
-      }. Check the network and the region "${this.config.region}".`,
+        sentence(sdkErrorReason(error))
+      } Check the network and the region "${this.config.region}".`,
       { cause: error },
     );
   }
