@@ -97,18 +97,37 @@ function report(result: StepResult): void {
   const counts = result.counts ? ` (${result.counts.passed} passed, ${result.counts.failed} failed)` : "";
   log.info(`${status} ${result.suite}: ${result.step}${counts} in ${result.seconds.toFixed(1)}s`);
   if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
+  else {
+    const timings = timingTable(result.output);
+    if (timings) log.info(timings.split("\n").map((l) => `    ${l}`).join("\n"));
+  }
 }
+
+/** The suites that run real Terraform, and so need the AWS provider. */
+const RUN_TERRAFORM = ["deno", "terraform", "e2e"];
 
 /**
  * What `deno task test` says up front when no provider mirror is set and suites that run real
  * Terraform are selected; null when there is nothing to say.
  */
 export function mirrorNotice(mirror: string | null, suites: string[]): string | null {
-  if (mirror || !suites.some((s) => s === "deno" || s === "terraform")) return null;
+  if (mirror || !suites.some((s) => RUN_TERRAFORM.includes(s))) return null;
   return "No provider mirror is set, so Terraform downloads the AWS provider from registry.terraform.io; " +
-    "without registry access the Terraform suite and the Deno tests that plan with real Terraform fail. " +
+    "without registry access the Terraform and e2e suites and the Deno tests that plan with real Terraform fail. " +
     "Point MLOPS_PROVIDER_MIRROR (or --provider-mirror) at a filesystem mirror, as .ci/run does.";
 }
+
+/** A suite's own timing table (a block headed "… timings (s):"), shown even when it passes. */
+export function timingTable(output: string): string | null {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => /timings \(s\):$/.test(l.trim()));
+  if (start === -1) return null;
+  const end = lines.findIndex((l, i) => i > start && !/^\s+\d+\.\d\s/.test(l));
+  return lines.slice(start, end === -1 ? undefined : end).join("\n");
+}
+
+/** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */
+const E2E_DIR = "tests/e2e";
 
 const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
 
@@ -122,12 +141,11 @@ export async function runSuites(
   const jobs: Promise<StepResult[]>[] = [];
   // Once, up front: a wrong mirror fails now; a missing one is explained before tests fail for it.
   const mirror = resolveProviderMirror(await Config.load(`${repoDir}/mlops.config.json`), options.providerMirror);
-  const problem = mirror && suites.some((s) => s === "deno" || s === "terraform")
-    ? await providerMirrorProblem(mirror)
-    : null;
+  const problem = mirror && suites.some((s) => RUN_TERRAFORM.includes(s)) ? await providerMirrorProblem(mirror) : null;
   if (problem) throw new TaskError(`${problem}.`);
   const notice = mirrorNotice(mirror, suites);
   if (notice) log.warn(notice);
+  const mirrorEnv: Record<string, string> = mirror ? { MLOPS_PROVIDER_MIRROR: mirror } : {};
 
   if (suites.includes("static")) {
     jobs.push(runSequence("static", [
@@ -142,13 +160,25 @@ export async function runSuites(
       },
     ]));
   }
+  const filter = options.filter ? ["--filter", options.filter] : [];
   if (suites.includes("deno")) {
-    const filter = options.filter ? ["--filter", options.filter] : [];
     jobs.push(runSequence("deno", [
       {
         step: "deno test",
-        argv: [deno, "test", ...DENO_PERMISSIONS, ...filter],
-        env: { NO_COLOR: "1", ...(mirror ? { MLOPS_PROVIDER_MIRROR: mirror } : {}) },
+        argv: [deno, "test", ...DENO_PERMISSIONS, `--ignore=${E2E_DIR}`, ...filter],
+        cwd: repoDir,
+        env: { NO_COLOR: "1", ...mirrorEnv },
+      },
+    ]));
+  }
+  if (suites.includes("e2e")) {
+    // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
+    jobs.push(runSequence("e2e", [
+      {
+        step: "flow on moto (four accounts)",
+        argv: [deno, "test", ...DENO_PERMISSIONS, ...filter, E2E_DIR],
+        cwd: repoDir,
+        env: { NO_COLOR: "1", ...mirrorEnv },
       },
     ]));
   }

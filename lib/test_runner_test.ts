@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mirrorNotice, parseCounts } from "./test_runner.ts";
+import { mirrorNotice, parseCounts, timingTable } from "./test_runner.ts";
 
 Deno.test("without a provider mirror, the suites that run Terraform are announced once, with the fix", () => {
   const notice = mirrorNotice(null, ["static", "deno"]);
@@ -12,4 +12,23 @@ Deno.test("parseCounts reads deno, terraform and pytest summaries", () => {
   assert.deepEqual(parseCounts("ok | 3 passed | 0 failed (20ms)"), { passed: 3, failed: 0 });
   assert.deepEqual(parseCounts("Success! 4 passed, 0 failed."), { passed: 4, failed: 0 });
   assert.deepEqual(parseCounts("==== 5 passed, 1 failed in 2.1s ===="), { passed: 5, failed: 1 });
+});
+
+Deno.test("timingTable picks a suite's own timing block out of its output, and nothing else", () => {
+  const output = [
+    "running 1 test from ./tests/e2e/flow_test.ts",
+    "------- output -------",
+    "",
+    "e2e step timings (s):",
+    "     1.0  doctor",
+    "   150.2  bootstrap",
+    "   301.7  total (wall clock)",
+    "----- output end -----",
+    "ok | 1 passed | 0 failed",
+  ].join("\n");
+  assert.equal(
+    timingTable(output),
+    "e2e step timings (s):\n     1.0  doctor\n   150.2  bootstrap\n   301.7  total (wall clock)",
+  );
+  assert.equal(timingTable("ok | 3 passed | 0 failed"), null);
 });

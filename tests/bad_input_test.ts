@@ -387,7 +387,7 @@ const CASES: Case[] = [
     task: "test",
     args: ["--only", "unit"],
     code: 2,
-    message: /^Option "--only" got "unit"; valid values: static, deno, terraform, python$/,
+    message: /^Option "--only" got "unit"; valid values: static, deno, terraform, python, e2e$/,
   },
   {
     name: "schema: takes no --config (it reads none)",
