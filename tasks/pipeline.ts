@@ -25,7 +25,7 @@ export const task = defineTask({
   description: [
     "Commands:",
     "  definition   print the pipeline definition (canonical JSON)",
-    "  local        run the pipeline on this machine (no AWS account; --env defaults to dev)",
+    "  local        run the pipeline on this machine (no AWS account; the environment defaults to dev)",
     "  upsert       create or update the pipeline in SageMaker",
     "  start        start an execution (--param overrides)",
     "  status       show the latest execution",
