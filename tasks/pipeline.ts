@@ -41,7 +41,7 @@ export const task = defineTask({
       type: "string",
       value: "ENV",
       choices: ENVIRONMENTS,
-      description: "Environment (same as the [env] argument).",
+      description: "Environment, the same as the [env] argument.",
     },
     param: {
       type: "string",
