@@ -89,6 +89,10 @@ export class FakeSageMaker {
       case "StartPipelineExecution": {
         const p = this.pipelines.get(input.PipelineName);
         if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        const token = input.ClientRequestToken ?? "";
+        if (token.length < 32 || token.length > 128) {
+          return jsonError(400, "ValidationException", "ClientRequestToken must have length 32 to 128.");
+        }
         const existing = this.executions.find((e) => e.token === input.ClientRequestToken);
         if (existing) return jsonResponse({ PipelineExecutionArn: existing.arn });
         const arn = `${p.arn}/execution/${crypto.randomUUID().slice(0, 12)}`;

@@ -83,6 +83,41 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
   }
 });
 
+Deno.test("start refuses what SageMaker would reject, before any call: closed-set values, hyperparameter ranges, token length", async () => {
+  const { aws, sagemaker, task } = await workspace();
+  try {
+    assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
+    const refused = [
+      [
+        ["--param", "ModelApprovalStatus=approved"],
+        /Parameter "ModelApprovalStatus" takes "Approved", "PendingManualApproval" or "Rejected"; "approved" is not valid/,
+      ],
+      [
+        ["--param", "TrainingInstanceType=ml.m5.huge"],
+        /Parameter "TrainingInstanceType" takes one of \d+ values such as "ml\.m5\./,
+      ],
+      [["--param", "C=0"], /Parameter "C": 0 is not a number > 0/],
+      [["--param", "ngram_max=2.5"], /Parameter "ngram_max" is Integer; "2\.5" is not a valid value/],
+      [
+        ["--token", "retry-1"],
+        /--token "retry-1" has 7 characters; SageMaker needs 32 to 128 \(leave it out to get a fresh one\)/,
+      ],
+    ] as const;
+    for (const [args, message] of refused) {
+      const run = await task(["start", "--env", "dev", ...args]);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    assert.equal(aws.callsTo("sagemaker", "StartPipelineExecution").length, 0, "nothing was sent");
+    const ok = await task(["start", "--env", "dev", "--param", "ModelApprovalStatus=Rejected", "--param", "C=0.5"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const token = sagemaker.executions[0].token ?? "";
+    assert.ok(token.length >= 32 && token.length <= 128, `derived token "${token}" is 32-128 characters`);
+  } finally {
+    await aws.close();
+  }
+});
+
 Deno.test("pipeline commands refuse credentials of the wrong account before any SageMaker call", async () => {
   const { aws, task } = await workspace();
   try {

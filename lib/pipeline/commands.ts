@@ -12,7 +12,7 @@
  * @module
  */
 import { TaskError, UsageError } from "../cli.ts";
-import type { Environment } from "../config.ts";
+import { type Environment, hyperparameterProblem, HYPERPARAMETERS } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { outputsFile } from "../deploy.ts";
 import { writeIfChanged } from "../terraform.ts";
@@ -26,7 +26,7 @@ import {
   EVALUATION,
   offlineInputs,
 } from "./definition.ts";
-import { LocalPipelineRun, type LocalRunResult, parseParams } from "./local.ts";
+import { LocalPipelineRun, type LocalRunResult, type ParamCheck, parseParams } from "./local.ts";
 import { type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
 
 export { failureOf } from "./sagemaker.ts";
@@ -41,6 +41,20 @@ export function checkedDefinition(inputs: DefinitionInputs): PipelineDefinition 
     throw new TaskError(`The pipeline definition is invalid: ${problems.join("; ")}.`);
   }
   return definition;
+}
+
+/** Hyperparameter overrides must pass the config's own check of that hyperparameter. */
+export const hyperparameterCheck: ParamCheck = (name, value) =>
+  (HYPERPARAMETERS as readonly string[]).includes(name) ? hyperparameterProblem(name, value) : null;
+
+/** SageMaker's bounds on `StartPipelineExecution`'s `ClientRequestToken`. */
+export const TOKEN_LENGTH = { min: 32, max: 128 };
+
+/** Why SageMaker would reject a start token, or null when it is valid. */
+export function tokenProblem(token: string): string | null {
+  const { min, max } = TOKEN_LENGTH;
+  if (token.length >= min && token.length <= max) return null;
+  return `--token "${token}" has ${token.length} characters; SageMaker needs ${min} to ${max} (leave it out to get a fresh one)`;
 }
 
 /** The Terraform outputs of the main stack the pipeline needs. */
@@ -132,6 +146,7 @@ export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions
     python: venv.python,
     programDir: `${repoDir}/training-pipeline/src`,
     params: options.params,
+    check: hyperparameterCheck,
     pipelineName: ctx.config.names.pipeline,
   });
   const dataset = ctx.config.data.pipeline.dataset.path;
@@ -239,11 +254,14 @@ export async function startPipeline(
 ): Promise<string> {
   // Overrides are checked against the declared parameters before anything is sent.
   const declared = buildDefinition(offlineInputs(ctx.config, env)).Parameters;
-  const values = parseParams(declared, options.params);
+  const values = parseParams(declared, options.params, hyperparameterCheck);
   const overrides = Object.fromEntries(
     options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
   );
-  const token = options.token ?? crypto.randomUUID();
+  const problem = options.token === undefined ? null : tokenProblem(options.token);
+  if (problem) throw new UsageError(problem);
+  const token = options.token ??
+    `${ctx.config.names.pipeline}-${env}-${crypto.randomUUID()}`.slice(0, TOKEN_LENGTH.max);
   const arn = await withPipelineService(
     ctx,
     env,

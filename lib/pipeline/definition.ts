@@ -16,7 +16,8 @@
  * ```
  * @module
  */
-import type { Config, Environment } from "../config.ts";
+import { ModelApprovalStatus, ProcessingInstanceType, TrainingInstanceType } from "@aws-sdk/client-sagemaker";
+import { type Config, type Environment, HYPERPARAMETERS, isIntegerHyperparameter } from "../config.ts";
 import { sha256Hex } from "../hash.ts";
 import { execution, type Expression, join, jsonGet, parameter, stepProperty, type Value } from "./expressions.ts";
 import {
@@ -80,24 +81,37 @@ export function offlineInputs(config: Config, env: Environment): DefinitionInput
   };
 }
 
+/** Values SageMaker accepts for the closed-set string parameters (from the service model, via the SDK). */
+export const ENUM_VALUES = {
+  ModelApprovalStatus: Object.values(ModelApprovalStatus),
+  ProcessingInstanceType: Object.values(ProcessingInstanceType),
+  TrainingInstanceType: Object.values(TrainingInstanceType),
+};
+
 /** The pipeline's parameters with their defaults from the config. */
 export function parameters(inputs: DefinitionInputs): Parameter[] {
   const { pipeline } = inputs.config.data;
   const settings = inputs.config.environment(inputs.env);
   const dataFile = pipeline.dataset.path.split("/").at(-1)!;
+  const closed = (name: keyof typeof ENUM_VALUES, value: string): Parameter => ({
+    Name: name,
+    Type: "String",
+    DefaultValue: value,
+    EnumValues: ENUM_VALUES[name],
+  });
   return [
     { Name: "InputData", Type: "String", DefaultValue: `s3://${inputs.bucket}/data/${dataFile}` },
     { Name: "TextColumn", Type: "String", DefaultValue: pipeline.dataset.textColumn },
     { Name: "LabelColumn", Type: "String", DefaultValue: pipeline.dataset.labelColumn },
     { Name: "AccuracyThreshold", Type: "Float", DefaultValue: pipeline.accuracyThreshold },
-    { Name: "ModelApprovalStatus", Type: "String", DefaultValue: settings.modelApprovalStatus },
-    { Name: "ProcessingInstanceType", Type: "String", DefaultValue: pipeline.processingInstanceType },
-    { Name: "TrainingInstanceType", Type: "String", DefaultValue: pipeline.trainingInstanceType },
-    // SageMaker hands hyperparameters to the container as strings; the training code parses them.
-    ...Object.entries(pipeline.hyperparameters).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({
+    closed("ModelApprovalStatus", settings.modelApprovalStatus),
+    closed("ProcessingInstanceType", pipeline.processingInstanceType),
+    closed("TrainingInstanceType", pipeline.trainingInstanceType),
+    // Typed like the config declares them; the training step receives them as strings (Std:Join).
+    ...HYPERPARAMETERS.map((name) => ({
       Name: name,
-      Type: "String" as const,
-      DefaultValue: String(value),
+      Type: isIntegerHyperparameter(name) ? "Integer" as const : "Float" as const,
+      DefaultValue: pipeline.hyperparameters[name],
     })),
   ];
 }
@@ -108,7 +122,6 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     throw new Error(`The image must be pinned by digest (<repository>@sha256:<64 hex>), got "${inputs.imageUri}".`);
   }
   const { config, bucket, imageUri, executionRoleArn: RoleArn } = inputs;
-  const hyperparameters = Object.keys(config.data.pipeline.hyperparameters).sort();
   const s3 = (...parts: Value[]) =>
     join("/", [`s3://${bucket}/pipelines/${config.names.pipeline}`, execution.id, ...parts]);
   const outputUri = (step: string, output: string) =>
@@ -167,7 +180,7 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
   const train = trainingStep(STEP.train, {
     RoleArn,
     AlgorithmSpecification: { TrainingImage: imageUri, TrainingInputMode: "File" },
-    HyperParameters: Object.fromEntries(hyperparameters.map((name) => [name, parameter(name)])),
+    HyperParameters: Object.fromEntries(HYPERPARAMETERS.map((name) => [name, join("", [parameter(name)])])),
     InputDataConfig: [{
       ChannelName: "train",
       ContentType: "text/csv",

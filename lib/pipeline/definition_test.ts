@@ -107,3 +107,24 @@ Deno.test("the printed definition's step Arguments type-check against the AWS SD
   assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
   assert.equal(steps.length, 6);
 });
+
+Deno.test("closed-set parameters carry SageMaker's EnumValues; hyperparameters are typed as the config declares", () => {
+  const byName = Object.fromEntries(definition.Parameters.map((p) => [p.Name, p]));
+  assert.deepEqual(byName.ModelApprovalStatus.EnumValues, ["Approved", "PendingManualApproval", "Rejected"]);
+  for (const name of ["ProcessingInstanceType", "TrainingInstanceType"]) {
+    assert.ok(byName[name].EnumValues!.includes("ml.m5.large"), name);
+    assert.ok(byName[name].EnumValues!.length > 50, name);
+  }
+  assert.deepEqual(
+    ["max_features", "ngram_max", "C", "seed"].map((n) => [n, byName[n].Type, byName[n].DefaultValue]),
+    [["max_features", "Integer", 5000], ["ngram_max", "Integer", 2], ["C", "Float", 4], ["seed", "Integer", 42]],
+  );
+  const train = allSteps(definition.Steps).find((s) => s.Name === STEP.train);
+  assert.ok(train?.Type === "Training");
+  assert.deepEqual(train.Arguments.HyperParameters?.C, { "Std:Join": { On: "", Values: [{ Get: "Parameters.C" }] } });
+  const wrongDefault = structuredClone(definition) as PipelineDefinition;
+  wrongDefault.Parameters.find((p) => p.Name === "TrainingInstanceType")!.DefaultValue = "ml.m5.huge";
+  assert.deepEqual(definitionProblems(wrongDefault), [
+    'parameter "TrainingInstanceType" defaults to "ml.m5.huge", which is not one of its EnumValues',
+  ]);
+});

@@ -31,6 +31,8 @@ export interface LocalRunOptions {
   programDir: string;
   /** Parameter overrides as given on the command line (`name=value`). */
   params?: string[];
+  /** Checks each override beyond its declared type (hyperparameter ranges). */
+  check?: ParamCheck;
   /** Pipeline name, for execution variables and the registry. */
   pipelineName: string;
   /** Execution id; generated when absent. */
@@ -90,8 +92,29 @@ function lookup(value: unknown, tokens: string[], what: string): unknown {
   return current;
 }
 
-/** Parses `name=value` overrides against the declared parameters. */
-export function parseParams(declared: Parameter[], given: string[]): Map<string, string | number | boolean> {
+/** Checks a typed parameter value beyond its declaration (say, a hyperparameter's range): the problem, or null. */
+export type ParamCheck = (name: string, value: string | number | boolean) => string | null;
+
+/** "a", "b" or "c" for a short list; for a long one its size and a few values like `near`. */
+export function choices(values: string[], near = ""): string {
+  const quoted = (list: string[]) => list.map((v) => `"${v}"`);
+  if (values.length <= 5) return quoted(values).join(", ").replace(/, ([^,]*)$/, " or $1");
+  const family = near.split(".").slice(0, 2).join(".") + ".";
+  const similar = values.filter((v) => v.startsWith(family));
+  return `one of ${values.length} values such as ${
+    quoted((similar.length > 0 ? similar : values).slice(0, 3)).join(", ")
+  }`;
+}
+
+/**
+ * Parses `name=value` overrides against the declared parameters: each value of the declared type,
+ * a String parameter with `EnumValues` one of them, and `check` passed (hyperparameter ranges).
+ */
+export function parseParams(
+  declared: Parameter[],
+  given: string[],
+  check: ParamCheck = () => null,
+): Map<string, string | number | boolean> {
   const values = new Map<string, string | number | boolean>(declared.map((p) => [p.Name, p.DefaultValue]));
   const names = declared.map((p) => p.Name).join(", ");
   for (const item of given) {
@@ -101,7 +124,13 @@ export function parseParams(declared: Parameter[], given: string[]): Map<string,
     const raw = item.slice(eq + 1);
     const spec = declared.find((p) => p.Name === name);
     if (!spec) throw new UsageError(`Unknown pipeline parameter "${name}"; valid parameters: ${names}`);
-    values.set(name, coerce(spec, raw));
+    const value = coerce(spec, raw);
+    if (spec.EnumValues && !spec.EnumValues.includes(String(value))) {
+      throw new UsageError(`Parameter "${name}" takes ${choices(spec.EnumValues, raw)}; "${raw}" is not valid`);
+    }
+    const problem = check(name, value);
+    if (problem) throw new UsageError(`Parameter "${name}": ${problem}`);
+    values.set(name, value);
   }
   return values;
 }
@@ -195,7 +224,7 @@ export class LocalPipelineRun {
         }). Run it on SageMaker with: deno task pipeline start --env dev`,
       );
     }
-    this.#params = parseParams(definition.Parameters, options.params ?? []);
+    this.#params = parseParams(definition.Parameters, options.params ?? [], options.check);
     this.executionId = options.executionId ?? executionIdNow();
     this.runDir = `${options.root}/runs/${this.executionId}`;
   }

@@ -7,6 +7,7 @@ import { localRun } from "./commands.ts";
 import { dependencyOrder, LocalPipelineRun, parseParams, pathTokens } from "./local.ts";
 import { failStep, type PipelineDefinition, processingStep, type Step } from "./steps.ts";
 import { parameter, stepProperty } from "./expressions.ts";
+import { ENUM_VALUES } from "./definition.ts";
 
 Deno.test("parameters: overrides are typed by the declaration; unknown names list the valid ones", () => {
   const declared = [
@@ -131,6 +132,11 @@ Deno.test("`pipeline local` exits non-zero on the Fail branch and 2 on an unknow
   const unknown = await runTask("pipeline", ["local", "--param", "Bogus=1"], { env: { NO_COLOR: "1" } });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown pipeline parameter "Bogus"; valid parameters: InputData,/);
+  for (const param of ["ModelApprovalStatus=Bogus", "max_features=0"]) {
+    const refused = await runTask("pipeline", ["local", "--param", param], { env: { NO_COLOR: "1" } });
+    assert.equal(refused.code, 2, `${param}: ${refused.stderr}`);
+    assert.doesNotMatch(refused.stderr, /Running/, "no step ran");
+  }
   const registry = `${REPO}/.mlops/local/registry/mlops-models`;
   const before = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);
   const failed = await runTask("pipeline", ["local", "--param", "AccuracyThreshold=1.01"], { env: { NO_COLOR: "1" } });
@@ -141,4 +147,32 @@ Deno.test("`pipeline local` exits non-zero on the Fail branch and 2 on an unknow
   );
   const after = await Array.fromAsync(Deno.readDir(registry)).catch(() => []);
   assert.equal(after.length, before.length, "nothing registered");
+});
+
+Deno.test("parameters with EnumValues take only those values; a check callback rejects values out of range", () => {
+  const declared = [
+    { Name: "Status", Type: "String" as const, DefaultValue: "Approved", EnumValues: ["Approved", "Rejected"] },
+    {
+      Name: "Instance",
+      Type: "String" as const,
+      DefaultValue: "ml.m5.large",
+      EnumValues: ENUM_VALUES.TrainingInstanceType,
+    },
+    { Name: "C", Type: "Float" as const, DefaultValue: 1 },
+  ];
+  assert.equal(parseParams(declared, ["Status=Rejected"]).get("Status"), "Rejected");
+  assert.throws(
+    () => parseParams(declared, ["Status=approved"]),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message === 'Parameter "Status" takes "Approved" or "Rejected"; "approved" is not valid',
+  );
+  assert.throws(
+    () => parseParams(declared, ["Instance=ml.m5.huge"]),
+    /^UsageError: Parameter "Instance" takes one of \d+ values such as "ml\.m5\.\w+", "ml\.m5\.\w+", "ml\.m5\.\w+"; "ml\.m5\.huge" is not valid$/,
+  );
+  const positive = (name: string, value: unknown) =>
+    name === "C" && Number(value) <= 0 ? `${value} is not a number > 0` : null;
+  assert.equal(parseParams(declared, ["C=0.5"], positive).get("C"), 0.5);
+  assert.throws(() => parseParams(declared, ["C=0"], positive), /^UsageError: Parameter "C": 0 is not a number > 0$/);
 });

@@ -80,8 +80,12 @@ Deno.test("upsert retries ConflictException with growing backoff, then gives up 
 Deno.test("start passes parameters and is idempotent per token; watch reports the final state", async () => {
   await using t = await setup();
   await t.service.upsert("p", definition, inputs.executionRoleArn);
-  const arn = await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1");
-  assert.equal(await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1"), arn, "same token, same execution");
+  const arn = await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1".padEnd(32, "-"));
+  assert.equal(
+    await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1".padEnd(32, "-")),
+    arn,
+    "same token, same execution",
+  );
   assert.equal(t.sagemaker.executions.length, 1);
   assert.deepEqual(t.sagemaker.executions[0].parameters, [{ Name: "AccuracyThreshold", Value: "0.8" }]);
   assert.equal(await t.service.latestExecution("p"), arn);
@@ -96,7 +100,7 @@ Deno.test("a failed execution names the failing step and its reason", async () =
   await using t = await setup();
   await t.service.upsert("p", definition, inputs.executionRoleArn);
   t.sagemaker.failAt = { step: "Train", reason: "ClientError: AlgorithmError: bad hyperparameter" };
-  const arn = await t.service.start("p", {}, "token-2");
+  const arn = await t.service.start("p", {}, "token-2".padEnd(32, "-"));
   const final = await t.service.watch(arn, () => {});
   assert.equal(final.status, "Failed");
   assert.equal(failureOf(final), 'step "Train" failed: ClientError: AlgorithmError: bad hyperparameter');

@@ -92,6 +92,8 @@ export interface Parameter {
   Name: string;
   Type: "String" | "Integer" | "Float" | "Boolean";
   DefaultValue: string | number | boolean;
+  /** For String parameters: the only values an execution may use. */
+  EnumValues?: string[];
 }
 
 /** The pipeline definition document SageMaker stores. */
