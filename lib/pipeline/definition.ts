@@ -64,6 +64,20 @@ export const EVALUATION = {
 export const CONTAINER = {
   program: "/opt/program",
   processing: "/opt/ml/processing",
+  /** What SageMaker runs for a training job: `docker run <image> train`, `train` found on PATH. */
+  train: ["python3", "/opt/program/train"],
+  /**
+   * The environment the image gives every process: the Dockerfile's `ENV` over the python base
+   * image's (and Docker's `HOME`). SageMaker adds only what a request's `Environment` names.
+   */
+  env: {
+    PATH: "/opt/program:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    LANG: "C.UTF-8",
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
+  } as Record<string, string>,
 };
 
 const DIGEST_URI = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
@@ -147,6 +161,7 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
   });
   const stopping = { MaxRuntimeInSeconds: 3600 };
   const P = CONTAINER.processing;
+  const MESSAGE_FILE = "/opt/ml/output/message";
 
   const preprocess = processingStep(STEP.preprocess, {
     RoleArn,
@@ -164,6 +179,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         parameter("TextColumn"),
         "--label-column",
         parameter("LabelColumn"),
+        "--message-file",
+        MESSAGE_FILE,
       ],
     },
     ProcessingInputs: [input("data", parameter("InputData"), `${P}/input/data`)],
@@ -210,6 +227,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         `${P}/test`,
         "--output-dir",
         `${P}/evaluation`,
+        "--message-file",
+        MESSAGE_FILE,
       ],
     },
     ProcessingInputs: [

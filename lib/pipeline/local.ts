@@ -18,8 +18,10 @@
 import { TaskError, UsageError } from "../cli.ts";
 import { log } from "../log.ts";
 import { run } from "../process.ts";
+import { CONTAINER } from "./definition.ts";
 import { collectGets, isExpression, type Value } from "./expressions.ts";
 import type { Condition, Parameter, PipelineDefinition, Step } from "./steps.ts";
+import { EXECUTION_VARIABLES } from "./validate.ts";
 
 /** Where the local run finds things. */
 export interface LocalRunOptions {
@@ -85,7 +87,7 @@ function lookup(value: unknown, tokens: string[], what: string): unknown {
   let current = value;
   for (const token of tokens) {
     if (typeof current !== "object" || current === null || !(token in current)) {
-      throw new TaskError(`Cannot resolve ${what}: "${token}" is not there.`);
+      throw new StepFailed(`Cannot resolve ${what}: "${token}" is not there.`);
     }
     current = (current as Record<string, unknown>)[token];
   }
@@ -211,6 +213,8 @@ export class LocalPipelineRun {
   readonly #propertyFiles: Record<string, unknown> = {};
   readonly #outcomes: StepOutcome[] = [];
   #registered: RegisteredModel | null = null;
+  #current: Step | null = null;
+  readonly #started = new Date();
 
   constructor(readonly definition: PipelineDefinition, readonly options: LocalRunOptions) {
     const unsupported = definition.Steps.flatMap(function walk(s): Step[] {
@@ -236,6 +240,17 @@ export class LocalPipelineRun {
     return `${this.options.root}/s3/${match[1]}/${match[2]}`.replace(/\/+$/, "");
   }
 
+  /**
+   * Copies an input as SageMaker does: a URI naming one object gives `target/<its name>`, a prefix
+   * gives every object under it, at its path below the prefix.
+   */
+  async #download(uri: string, target: string, what: string): Promise<void> {
+    const source = this.s3Path(uri);
+    const info = await Deno.stat(source).catch(() => null);
+    if (!info) throw new StepFailed(`${what}: ${uri} does not exist.`);
+    await copyPath(source, info.isFile ? `${target}/${source.split("/").at(-1)}` : target);
+  }
+
   /** Resolves an expression (or plain value) against the run so far. */
   resolve(value: unknown): unknown {
     if (Array.isArray(value)) return value.map((v) => this.resolve(v));
@@ -250,30 +265,48 @@ export class LocalPipelineRun {
     }
     const { PropertyFile, Path } = value["Std:JsonGet"];
     const file = this.#propertyFiles[PropertyFile.Get];
-    if (file === undefined) throw new TaskError(`Cannot resolve ${PropertyFile.Get}: no step has written it yet.`);
+    if (file === undefined) throw new StepFailed(`Cannot resolve ${PropertyFile.Get}: no step has written it yet.`);
     return lookup(file, pathTokens(Path), `${PropertyFile.Get} path "${Path}"`);
   }
 
   #get(path: string): unknown {
     const [kind, name, ...rest] = pathTokens(path);
     if (kind === "Parameters") {
-      if (!this.#params.has(name)) throw new TaskError(`Cannot resolve ${path}: no such parameter.`);
+      if (!this.#params.has(name)) throw new StepFailed(`Cannot resolve ${path}: no such parameter.`);
       return this.#params.get(name);
     }
     if (kind === "Execution") {
-      const vars: Record<string, string> = {
-        PipelineExecutionId: this.executionId,
-        PipelineExecutionArn: `local:pipeline/${this.options.pipelineName}/execution/${this.executionId}`,
-        PipelineName: this.options.pipelineName,
-      };
-      if (!(name in vars)) {
-        throw new TaskError(`Cannot resolve ${path}: the local runner has no such execution variable.`);
+      if (!EXECUTION_VARIABLES.has(name)) {
+        throw new StepFailed(`Cannot resolve ${path}: it is not an execution variable.`);
       }
-      return vars[name];
+      const value = this.#executionVariable(name);
+      if (value === undefined) throw new StepFailed(`Cannot resolve ${path}: a ${this.#current?.Type} step has none.`);
+      return value;
     }
     const properties = this.#properties.get(name);
-    if (!properties) throw new TaskError(`Cannot resolve ${path}: step "${name}" has not run.`);
+    if (!properties) throw new StepFailed(`Cannot resolve ${path}: step "${name}" has not run.`);
     return lookup(properties, rest, path);
+  }
+
+  /** SageMaker's execution variables (the job names only inside a step of that kind). */
+  #executionVariable(name: string): string | undefined {
+    const pipelineArn = `local:pipeline/${this.options.pipelineName}`;
+    const step = this.#current;
+    const vars: Record<string, string | undefined> = {
+      StartDateTime: this.#started.toISOString(),
+      CurrentDateTime: new Date().toISOString(),
+      PipelineName: this.options.pipelineName,
+      PipelineArn: pipelineArn,
+      PipelineExecutionId: this.executionId,
+      PipelineExecutionArn: `${pipelineArn}/execution/${this.executionId}`,
+      TrainingJobName: step?.Type === "Training" ? this.#jobName(step) : undefined,
+      ProcessingJobName: step?.Type === "Processing" ? this.#jobName(step) : undefined,
+    };
+    return vars[name];
+  }
+
+  #jobName(step: Step): string {
+    return `pipelines-${this.executionId}-${step.Name}`;
   }
 
   /** Maps a container path or command into this machine's run directory. */
@@ -282,7 +315,7 @@ export class LocalPipelineRun {
     if (value.startsWith("/opt/program/") || value === "/opt/program") {
       return this.options.programDir + value.slice("/opt/program".length);
     }
-    if (value.startsWith("/opt/ml/")) return `${stepDir}/container${value}`;
+    if (value.startsWith("/opt/ml/") || value === "/root") return `${stepDir}/container${value}`;
     return value;
   }
 
@@ -319,6 +352,7 @@ export class LocalPipelineRun {
       let detail = "";
       let status: StepOutcome["status"] = "Succeeded";
       try {
+        this.#current = step;
         detail = await this.#runStep(step);
       } catch (error) {
         if (!(error instanceof StepFailed)) throw error;
@@ -355,12 +389,30 @@ export class LocalPipelineRun {
     }
   }
 
-  async #exec(stepDir: string, argv: string[], env: Record<string, string>): Promise<void> {
-    const result = await run(argv, { env: { PYTHONUNBUFFERED: "1", ...env }, capture: true, captureStderr: true });
+  /**
+   * Runs a step's process with exactly the environment its container would have: the image's
+   * (paths mapped here; the image's python3 is the project's virtual environment) and `env`.
+   * Nothing comes from the caller's shell. A failure's reason is read from `reasonFile` (where
+   * SageMaker reads it: `/opt/ml/output/failure` for training, `/opt/ml/output/message` for
+   * processing), else the last line of stderr.
+   */
+  async #exec(stepDir: string, argv: string[], env: Record<string, string>, reasonFile: string): Promise<void> {
+    const image = CONTAINER.env;
+    const python = this.options.python;
+    const path = [
+      ...(python.includes("/") ? [python.slice(0, python.lastIndexOf("/"))] : []),
+      ...image.PATH.split(":").map((dir) => this.#local(stepDir, dir)),
+    ];
+    const result = await run(argv, {
+      env: { ...image, PATH: path.join(":"), HOME: this.#local(stepDir, image.HOME), ...env },
+      clearEnv: true,
+      capture: true,
+      captureStderr: true,
+    });
     await Deno.writeTextFile(`${stepDir}/output.log`, `$ ${argv.join(" ")}\n${result.stdout}${result.stderr}`);
     if (result.code !== 0) {
       const lines = result.stderr.trim().split("\n").filter(Boolean);
-      const failureFile = `${stepDir}/container/opt/ml/output/failure`;
+      const failureFile = this.#local(stepDir, reasonFile);
       const reason = (await exists(failureFile))
         ? (await Deno.readTextFile(failureFile)).trim()
         : lines.at(-1) ?? `exit code ${result.code}`;
@@ -377,13 +429,11 @@ export class LocalPipelineRun {
     };
     const stepDir = `${this.runDir}/${step.Name}`;
     for (const input of args.ProcessingInputs ?? []) {
-      const source = this.s3Path(input.S3Input.S3Uri);
-      if (!(await exists(source))) {
-        throw new StepFailed(`Input "${input.InputName}": ${input.S3Input.S3Uri} does not exist.`);
-      }
-      const target = this.#local(stepDir, input.S3Input.LocalPath);
-      const isFile = (await Deno.stat(source)).isFile;
-      await copyPath(source, isFile ? `${target}/${source.split("/").at(-1)}` : target);
+      await this.#download(
+        input.S3Input.S3Uri,
+        this.#local(stepDir, input.S3Input.LocalPath),
+        `Input "${input.InputName}"`,
+      );
     }
     const outputs = args.ProcessingOutputConfig?.Outputs ?? [];
     for (const output of outputs) {
@@ -394,14 +444,14 @@ export class LocalPipelineRun {
     const argv = [...entrypoint, ...(args.AppSpecification.ContainerArguments ?? [])].map((a) =>
       this.#local(stepDir, a)
     );
-    await this.#exec(stepDir, argv, args.Environment ?? {});
+    await this.#exec(stepDir, argv, args.Environment ?? {}, "/opt/ml/output/message");
     const outputProps: Record<string, unknown> = {};
     for (const output of outputs) {
       await copyPath(this.#local(stepDir, output.S3Output.LocalPath), this.s3Path(output.S3Output.S3Uri));
       outputProps[output.OutputName] = { OutputName: output.OutputName, S3Output: output.S3Output };
     }
     this.#properties.set(step.Name, {
-      ProcessingJobName: `pipelines-${this.executionId}-${step.Name}`,
+      ProcessingJobName: this.#jobName(step),
       ProcessingJobStatus: "Completed",
       ProcessingOutputConfig: { Outputs: outputProps },
     });
@@ -426,6 +476,7 @@ export class LocalPipelineRun {
 
   async #training(step: Extract<Step, { Type: "Training" }>): Promise<string> {
     const args = this.resolve(step.Arguments) as {
+      AlgorithmSpecification?: { ContainerEntrypoint?: string[]; ContainerArguments?: string[] };
       HyperParameters?: Record<string, unknown>;
       Environment?: Record<string, string>;
       InputDataConfig?: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }[];
@@ -442,21 +493,18 @@ export class LocalPipelineRun {
     };
     for (const dir of ["model", "input/config", "output/data"]) await Deno.mkdir(ml(dir), { recursive: true });
     for (const channel of args.InputDataConfig ?? []) {
-      const source = this.s3Path(channel.DataSource.S3DataSource.S3Uri);
-      if (!(await exists(source))) {
-        throw new StepFailed(
-          `Channel "${channel.ChannelName}": ${channel.DataSource.S3DataSource.S3Uri} does not exist.`,
-        );
-      }
-      await copyPath(source, ml(`input/data/${channel.ChannelName}`));
-      env[`SM_CHANNEL_${channel.ChannelName.toUpperCase()}`] = ml(`input/data/${channel.ChannelName}`);
+      const target = ml(`input/data/${channel.ChannelName}`);
+      await this.#download(channel.DataSource.S3DataSource.S3Uri, target, `Channel "${channel.ChannelName}"`);
+      env[`SM_CHANNEL_${channel.ChannelName.toUpperCase()}`] = target;
     }
     const hyperparameters = Object.fromEntries(
       Object.entries(args.HyperParameters ?? {}).map(([k, v]) => [k, String(v)]),
     );
     await Deno.writeTextFile(ml("input/config/hyperparameters.json"), JSON.stringify(hyperparameters));
-    await this.#exec(stepDir, [this.options.python, `${this.options.programDir}/train`], env);
-    const jobName = `pipelines-${this.executionId}-${step.Name}`;
+    const spec = args.AlgorithmSpecification ?? {};
+    const argv = [...(spec.ContainerEntrypoint ?? CONTAINER.train), ...(spec.ContainerArguments ?? [])];
+    await this.#exec(stepDir, argv.map((a) => this.#local(stepDir, a)), env, "/opt/ml/output/failure");
+    const jobName = this.#jobName(step);
     const artifact = `${args.OutputDataConfig.S3OutputPath.replace(/\/$/, "")}/${jobName}/output/model.tar.gz`;
     const archive = this.s3Path(artifact);
     await Deno.mkdir(archive.slice(0, archive.lastIndexOf("/")), { recursive: true });

@@ -5,9 +5,18 @@ import { loadContext } from "../context.ts";
 import { REPO, runTask } from "../../tests/helpers.ts";
 import { localRun } from "./commands.ts";
 import { dependencyOrder, LocalPipelineRun, parseParams, pathTokens } from "./local.ts";
-import { failStep, type PipelineDefinition, processingStep, type Step } from "./steps.ts";
-import { parameter, stepProperty } from "./expressions.ts";
-import { ENUM_VALUES } from "./definition.ts";
+import {
+  conditionStep,
+  failStep,
+  type Parameter,
+  type PipelineDefinition,
+  processingStep,
+  type Step,
+  trainingStep,
+} from "./steps.ts";
+import { join, jsonGet, parameter, stepProperty } from "./expressions.ts";
+import { definitionProblems } from "./validate.ts";
+import { CONTAINER, ENUM_VALUES } from "./definition.ts";
 
 Deno.test("parameters: overrides are typed by the declaration; unknown names list the valid ones", () => {
   const declared = [
@@ -175,4 +184,146 @@ Deno.test("parameters with EnumValues take only those values; a check callback r
     name === "C" && Number(value) <= 0 ? `${value} is not a number > 0` : null;
   assert.equal(parseParams(declared, ["C=0.5"], positive).get("C"), 0.5);
   assert.throws(() => parseParams(declared, ["C=0"], positive), /^UsageError: Parameter "C": 0 is not a number > 0$/);
+});
+
+/** A local run of `steps` with programs written into a fresh `/opt/program`. */
+async function miniRun(steps: Step[], programs: Record<string, string>, parameters: Parameter[] = []) {
+  const root = await Deno.makeTempDir();
+  const programDir = `${root}/program`;
+  await Deno.mkdir(programDir);
+  for (const [name, text] of Object.entries(programs)) await Deno.writeTextFile(`${programDir}/${name}`, text);
+  const definition: PipelineDefinition = { Version: "2020-12-01", Metadata: {}, Parameters: parameters, Steps: steps };
+  return { root, run: new LocalPipelineRun(definition, { root, python: "python3", programDir, pipelineName: "p" }) };
+}
+
+const DUMP_ENV = `import json, os, sys
+out = sys.argv[1] if len(sys.argv) > 1 else os.environ["SM_MODEL_DIR"]
+os.makedirs(out, exist_ok=True)
+json.dump({"env": dict(os.environ), "argv": sys.argv[2:],
+           "files": sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"])) if "SM_CHANNEL_TRAIN" in os.environ else []},
+          open(os.path.join(out, "seen.json"), "w"))
+`;
+
+Deno.test({
+  name: "training honours the definition's entrypoint, a single-object channel, and none of the caller's environment",
+  sanitizeResources: false,
+  async fn() {
+    const train = trainingStep("Train", {
+      RoleArn: "r",
+      AlgorithmSpecification: {
+        TrainingImage: "i",
+        TrainingInputMode: "File",
+        ContainerEntrypoint: ["python3", "/opt/program/fit.py"],
+      },
+      InputDataConfig: [{
+        ChannelName: "train",
+        DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: "s3://b/data/one.csv" } },
+      }],
+      OutputDataConfig: { S3OutputPath: "s3://b/out" },
+      ResourceConfig: { InstanceCount: 1, InstanceType: "ml.m5.large", VolumeSizeInGB: 30 },
+      StoppingCondition: { MaxRuntimeInSeconds: 60 },
+    });
+    const { root, run } = await miniRun([train], { "fit.py": DUMP_ENV });
+    await Deno.mkdir(`${root}/s3/b/data`, { recursive: true });
+    await Deno.writeTextFile(`${root}/s3/b/data/one.csv`, "text,label\n");
+    Deno.env.set("SM_HPS", '{"C": "0.0001"}');
+    Deno.env.set("MLOPS_LEAK_CHECK", "x");
+    try {
+      const result = await run.run();
+      assert.equal(result.status, "Succeeded", result.failureReason ?? "");
+    } finally {
+      Deno.env.delete("SM_HPS");
+      Deno.env.delete("MLOPS_LEAK_CHECK");
+    }
+    const seen = JSON.parse(await Deno.readTextFile(`${run.runDir}/Train/container/opt/ml/model/seen.json`));
+    assert.deepEqual(seen.files, ["one.csv"], "a single object lands as a file in the channel");
+    assert.equal(seen.env.SM_HPS, undefined, "the caller's SM_HPS does not reach the step");
+    assert.equal(seen.env.MLOPS_LEAK_CHECK, undefined);
+    assert.equal(seen.env.PYTHONDONTWRITEBYTECODE, "1", "the image's ENV is there");
+    assert.ok(seen.env.PATH.split(":").includes(`${root}/program`), "/opt/program is on PATH, mapped");
+    assert.deepEqual(
+      Object.keys(seen.env).filter((k) => !(k in CONTAINER.env) && !k.startsWith("SM_")).sort(),
+      [],
+      `only the image's and the job's variables: ${Object.keys(seen.env).join(", ")}`,
+    );
+  },
+});
+
+Deno.test({
+  name: "execution variables are SageMaker's; a processing failure's reason comes from /opt/ml/output/message",
+  sanitizeResources: false,
+  async fn() {
+    const probe = processingStep("Probe", {
+      RoleArn: "r",
+      AppSpecification: {
+        ImageUri: "i",
+        ContainerEntrypoint: ["python3", "/opt/program/dump.py", "/opt/ml/processing/out"],
+        ContainerArguments: [
+          { Get: "Execution.ProcessingJobName" },
+          { Get: "Execution.PipelineArn" },
+          { Get: "Execution.StartDateTime" },
+        ],
+      },
+      ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: "ml.m5.large", VolumeSizeInGB: 30 } },
+    });
+    const failing = processingStep("Failing", {
+      RoleArn: "r",
+      AppSpecification: {
+        ImageUri: "i",
+        ContainerEntrypoint: ["python3", "/opt/program/fail.py", "/opt/ml/output/message"],
+      },
+      ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: "ml.m5.large", VolumeSizeInGB: 30 } },
+    }, { dependsOn: ["Probe"] });
+    const { run } = await miniRun([probe, failing], {
+      "dump.py": DUMP_ENV,
+      "fail.py": [
+        "import os, sys",
+        "os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)",
+        'open(sys.argv[1], "w").write("Cannot use input: no rows\\n")',
+        'print("some noise", file=sys.stderr)',
+        "sys.exit(1)",
+      ].join("\n"),
+    });
+    const result = await run.run();
+    const seen = JSON.parse(await Deno.readTextFile(`${run.runDir}/Probe/container/opt/ml/processing/out/seen.json`));
+    assert.equal(seen.argv[0], `pipelines-${result.executionId}-Probe`);
+    assert.equal(seen.argv[1], "local:pipeline/p");
+    assert.ok(!Number.isNaN(Date.parse(seen.argv[2])), seen.argv[2]);
+    assert.equal(result.failedStep, "Failing");
+    assert.match(result.failureReason ?? "", /^Cannot use input: no rows \(log: .*Failing\/output\.log\)$/);
+  },
+});
+
+Deno.test("an expression that cannot be resolved fails its step, and the run still writes its result", async () => {
+  const check = conditionStep(
+    "Check",
+    [{
+      Type: "GreaterThanOrEqualTo",
+      LeftValue: jsonGet("Evaluate", "Report", "metrics.accuracy.value"),
+      RightValue: 0.5,
+    }],
+    [],
+    [failStep("Never", "unreachable")],
+  );
+  const { run } = await miniRun([check], {});
+  const result = await run.run();
+  assert.equal(result.status, "Failed");
+  assert.equal(result.failedStep, "Check");
+  assert.equal(result.failureReason, "Cannot resolve Steps.Evaluate.PropertyFiles.Report: no step has written it yet.");
+  assert.equal(JSON.parse(await Deno.readTextFile(`${result.runDir}/result.json`)).failedStep, "Check");
+
+  const old = await miniRun(
+    [failStep("Stop", join(" ", ["started", { Get: "Execution.PipelineExecutionStartTime" }]))],
+    {},
+  );
+  const stopped = await old.run.run();
+  assert.equal(stopped.failedStep, "Stop");
+  assert.equal(
+    stopped.failureReason,
+    "Cannot resolve Execution.PipelineExecutionStartTime: it is not an execution variable.",
+  );
+  assert.deepEqual(
+    definitionProblems(old.run.definition),
+    ['step "Stop": "Get": "Execution.PipelineExecutionStartTime" is not an execution variable'],
+  );
 });

@@ -14,6 +14,7 @@ Arguments (defaults are SageMaker Processing container paths):
     --model-dir   /opt/ml/processing/model
     --test-dir    /opt/ml/processing/test
     --output-dir  /opt/ml/processing/evaluation
+    --message-file /opt/ml/output/message  (the failure reason, written on error)
 
 Example:
     python3 src/evaluate.py --model-dir /tmp/run/model --test-dir /tmp/run/test \\
@@ -41,7 +42,8 @@ from common import (
     ArgumentParser,
     StepError,
     read_labelled_dir,
-    run_step,
+    add_message_file_argument,
+    run_processing_step,
     write_json,
 )
 
@@ -55,6 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
     parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    add_message_file_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -126,7 +129,7 @@ def run(argv: Sequence[str] | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluate step and return the exit code; ``argv`` defaults to ``sys.argv[1:]``."""
-    return run_step("evaluate", lambda: run(argv))
+    return run_processing_step("evaluate", run, argv)
 
 
 if __name__ == "__main__":

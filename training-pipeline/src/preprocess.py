@@ -14,6 +14,7 @@ Arguments (defaults are SageMaker Processing container paths):
     --label-column  label
     --test-size     0.2   (fraction of rows, between 0 and 1)
     --seed          42
+    --message-file /opt/ml/output/message  (the failure reason, written on error)
 
 Example:
     python3 src/preprocess.py --input-dir data --train-dir /tmp/run/train --test-dir /tmp/run/test
@@ -37,7 +38,8 @@ from common import (
     find_csv_files,
     normalise_text,
     read_csv,
-    run_step,
+    add_message_file_argument,
+    run_processing_step,
 )
 
 MIN_EXAMPLES_PER_LABEL = 2
@@ -53,6 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-column", default=LABEL_COLUMN)
     parser.add_argument("--test-size", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=42)
+    add_message_file_argument(parser)
     args = parser.parse_args(argv)
     if not 0.0 < args.test_size < 1.0:
         raise StepError(f"Invalid --test-size \"{args.test_size}\": use a fraction between 0 and 1.")
@@ -119,7 +122,7 @@ def run(argv: Sequence[str] | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the preprocess step and return the exit code; ``argv`` defaults to ``sys.argv[1:]``."""
-    return run_step("preprocess", lambda: run(argv))
+    return run_processing_step("preprocess", run, argv)
 
 
 if __name__ == "__main__":

@@ -137,3 +137,12 @@ def test_corrupt_archive_fails(split_dir: Path, tmp_path: Path, capsys: pytest.C
     (tmp_path / "model.tar.gz").write_text("garbage")
     assert run_main(tmp_path, split_dir, tmp_path / "evaluation") == 1
     assert capsys.readouterr().err.startswith(f'evaluate: Cannot extract "{tmp_path / "model.tar.gz"}"')
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(split_dir: Path, tmp_path: Path, run_script) -> None:
+    message = tmp_path / "output" / "message"
+    result = run_script("evaluate.py", "--model-dir", str(tmp_path / "empty"), "--test-dir", str(split_dir),
+                        "--output-dir", str(tmp_path / "evaluation"), "--message-file", str(message))
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("evaluate: ")

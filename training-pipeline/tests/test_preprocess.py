@@ -132,3 +132,22 @@ def test_too_few_rows_for_a_stratified_split(tmp_path: Path, capsys: pytest.Capt
     write_input(tmp_path / "in", {"text": list("abcdef"), "label": ["x", "y", "z"] * 2})
     assert run_main(tmp_path, "--test-size", "0.2") == 1
     assert capsys.readouterr().err.startswith("preprocess: Cannot split 6 rows with --test-size 0.2")
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(tmp_path: Path, run_script) -> None:
+    write_input(tmp_path / "in", {"body": ["a", "b"], "specialty": ["x", "y"]})
+    message = tmp_path / "opt" / "ml" / "output" / "message"
+
+    result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"), "--train-dir", str(tmp_path / "train"),
+                        "--test-dir", str(tmp_path / "test"), "--message-file", str(message))
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("preprocess: ")
+    assert message.read_text(encoding="utf-8").startswith('Missing columns "text", "label"')
+
+
+def test_a_parse_error_is_recorded_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "output" / "message"
+    assert run_main(tmp_path, "--test-size", "half", f"--message-file={message}") == 1
+    assert message.read_text(encoding="utf-8").startswith("Invalid arguments: argument --test-size")
+    assert capsys.readouterr().err.startswith("preprocess: Invalid arguments")
