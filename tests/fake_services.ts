@@ -19,6 +19,7 @@ interface Pipeline {
   arn: string;
   definition: string;
   roleArn: string;
+  tags?: { Key: string; Value: string }[];
 }
 
 interface Execution {
@@ -75,7 +76,12 @@ export class FakeSageMaker {
           return jsonError(400, "ResourceInUse", `Pipeline '${input.PipelineName}' already exists.`);
         }
         const arn = `arn:aws:sagemaker:${this.region}:${this.account}:pipeline/${input.PipelineName.toLowerCase()}`;
-        this.pipelines.set(input.PipelineName, { arn, definition: input.PipelineDefinition, roleArn: input.RoleArn });
+        this.pipelines.set(input.PipelineName, {
+          arn,
+          definition: input.PipelineDefinition,
+          roleArn: input.RoleArn,
+          tags: input.Tags ?? [],
+        });
         return jsonResponse({ PipelineArn: arn });
       }
       case "UpdatePipeline": {

@@ -53,6 +53,7 @@ Deno.test("upload-data uploads once; upsert creates once and then changes nothin
     assert.equal(aws.callsTo("sagemaker", "UpdatePipeline").length, 0, "zero update calls");
     const stored = JSON.parse(sagemaker.pipelines.get("mlops-training")!.definition);
     assert.equal(stored.Steps[1].Arguments.AlgorithmSpecification.TrainingImage, IMAGE);
+    assert.deepEqual(sagemaker.pipelines.get("mlops-training")!.tags, [{ Key: "project", Value: "mlops-template" }]);
   } finally {
     await aws.close();
   }

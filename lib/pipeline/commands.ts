@@ -25,6 +25,7 @@ import {
   type DefinitionInputs,
   EVALUATION,
   offlineInputs,
+  UNKNOWN_COMMIT,
 } from "./definition.ts";
 import { LocalPipelineRun, type LocalRunResult, type ParamCheck, parseParams } from "./local.ts";
 import { type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
@@ -91,9 +92,9 @@ export async function environmentOutputs(ctx: TaskContext, env: Environment): Pr
 export async function definitionInputs(
   ctx: TaskContext,
   env: Environment,
-  options: { image?: string },
+  options: { image?: string; commit?: string },
 ): Promise<DefinitionInputs> {
-  const placeholder = offlineInputs(ctx.config, env);
+  const placeholder = { ...offlineInputs(ctx.config, env), commit: options.commit ?? UNKNOWN_COMMIT };
   if (options.image && !/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(options.image)) {
     throw new UsageError(
       `--image "${options.image}" is not pinned by digest: give <repository>@sha256:<64 hex> (deno task build prints it)`,
@@ -113,7 +114,31 @@ export async function definitionInputs(
     bucket: outputs.bucket_name,
     modelPackageGroup: outputs.model_package_group_name,
     imageUri: options.image,
+    commit: placeholder.commit,
   };
+}
+
+/**
+ * The commit checked out in `repoDir`, read from its git files (a linked worktree's too), or null
+ * outside a checkout: the local run records it without running git.
+ */
+export async function headCommit(repoDir: string): Promise<string | null> {
+  const read = (path: string) => Deno.readTextFile(path).then((t) => t.trim(), () => null);
+  let gitDir = `${repoDir}/.git`;
+  const pointer = await read(gitDir);
+  if (pointer?.startsWith("gitdir: ")) gitDir = pointer.slice(8);
+  const head = await read(`${gitDir}/HEAD`);
+  if (!head) return null;
+  if (!head.startsWith("ref: ")) return head;
+  const ref = head.slice(5);
+  const commonDir = await read(`${gitDir}/commondir`);
+  const common = commonDir ? (commonDir.startsWith("/") ? commonDir : `${gitDir}/${commonDir}`) : gitDir;
+  for (const dir of [gitDir, common]) {
+    const loose = await read(`${dir}/${ref}`);
+    if (loose) return loose;
+  }
+  const packed = await read(`${common}/packed-refs`);
+  return packed?.split("\n").find((line) => line.endsWith(` ${ref}`))?.split(" ")[0] ?? null;
 }
 
 /** Copies a file only when the target differs (the local stand-in for upload-data). */
@@ -132,14 +157,16 @@ export interface LocalRunCommandOptions {
   /** Root of local state (default `<repo>/.mlops/local`). */
   root?: string;
   repoDir?: string;
+  /** The commit recorded on a registered version (default: the checkout's HEAD). */
+  commit?: string;
 }
 
 /** Runs the pipeline locally on the configured dataset. */
 export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions): Promise<LocalRunResult> {
   const repoDir = options.repoDir ?? Deno.cwd();
   const root = options.root ?? `${repoDir}/.mlops/local`;
-  const inputs = offlineInputs(ctx.config, options.env);
-  const definition = checkedDefinition(inputs);
+  const commit = options.commit ?? await headCommit(repoDir) ?? UNKNOWN_COMMIT;
+  const definition = checkedDefinition({ ...offlineInputs(ctx.config, options.env), commit });
   const venv = await PythonEnv.ensure(repoDir);
   const pipelineRun = new LocalPipelineRun(definition, {
     root,
@@ -195,8 +222,12 @@ export function describeLocalRun(result: LocalRunResult): string {
 }
 
 /** Prints the definition as canonical JSON. */
-export async function printDefinition(ctx: TaskContext, env: Environment, image?: string): Promise<void> {
-  const definition = checkedDefinition(await definitionInputs(ctx, env, { image }));
+export async function printDefinition(
+  ctx: TaskContext,
+  env: Environment,
+  options: { image?: string; commit?: string },
+): Promise<void> {
+  const definition = checkedDefinition(await definitionInputs(ctx, env, options));
   console.log(canonicalJson(definition, 2));
 }
 
@@ -228,16 +259,17 @@ export async function upsertPipeline(
   ctx: TaskContext,
   env: Environment,
   image: string | undefined,
+  commit?: string,
 ): Promise<{ action: UpsertAction; hash: string; definition: PipelineDefinition }> {
   await ctx.aws.assertAccount(env, "upsert the pipeline of");
-  const inputs = await definitionInputs(ctx, env, { image });
+  const inputs = await definitionInputs(ctx, env, { image, commit });
   const definition = checkedDefinition(inputs);
   const hash = await definitionHash(definition);
   const action = await withPipelineService(
     ctx,
     env,
     "upsert the pipeline of",
-    (service) => service.upsert(ctx.config.names.pipeline, definition, inputs.executionRoleArn),
+    (service) => service.upsert(ctx.config.names.pipeline, definition, inputs.executionRoleArn, ctx.config.data.tags),
   );
   log.step(
     action === "unchanged" ? "Unchanged" : action === "created" ? "Created" : "Updated",

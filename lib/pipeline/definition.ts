@@ -27,6 +27,7 @@ import {
   type PipelineDefinition,
   processingStep,
   registerModelStep,
+  type RetryPolicy,
   trainingStep,
 } from "./steps.ts";
 
@@ -40,6 +41,8 @@ export interface DefinitionInputs {
   modelPackageGroup: string;
   /** The training image, pinned: `<registry>/<repository>@sha256:<digest>`. */
   imageUri: string;
+  /** The git commit the pipeline's code comes from (recorded on every model version). */
+  commit: string;
 }
 
 /** Step names, shared with tests and the local runner. */
@@ -52,13 +55,42 @@ export const STEP = {
   fail: "AccuracyTooLow",
 } as const;
 
-/** The property file the accuracy check reads. */
+/** The property file the accuracy check reads, and the model-quality report the registry shows. */
 export const EVALUATION = {
   file: "EvaluationReport",
   output: "evaluation",
   path: "evaluation.json",
   accuracy: "metrics.accuracy.value",
+  modelQuality: "model_quality.json",
 };
+
+/** The property file in which Preprocess identifies its input data (see preprocess.py). */
+export const DATASET = { file: "DatasetVersion", output: "dataset", path: "dataset.json" };
+
+/** The commit recorded when none is known (a definition printed or run outside a checkout). */
+export const UNKNOWN_COMMIT = "unknown";
+
+/** Training metrics SageMaker reads from the job's log (train.py prints `train_accuracy=0.9876`). */
+export const METRIC_DEFINITIONS = [{ Name: "train:accuracy", Regex: "train_accuracy=([0-9.]+)" }];
+
+/**
+ * Retries of transient failures: SageMaker's throttling and service faults for every step,
+ * and for jobs also capacity, resource-limit and internal errors (at most about 25 minutes).
+ */
+export const RETRY = {
+  step: {
+    ExceptionType: ["Step.SERVICE_FAULT", "Step.THROTTLING"],
+    IntervalSeconds: 10,
+    BackoffRate: 2,
+    MaxAttempts: 5,
+  },
+  job: {
+    ExceptionType: ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"],
+    IntervalSeconds: 60,
+    BackoffRate: 2,
+    MaxAttempts: 4,
+  },
+} satisfies Record<string, RetryPolicy>;
 
 /** Where container paths and the entrypoints live in the image (see training-pipeline/Dockerfile). */
 export const CONTAINER = {
@@ -92,6 +124,7 @@ export function offlineInputs(config: Config, env: Environment): DefinitionInput
     bucket: names.mlBucket(env),
     modelPackageGroup: names.modelPackageGroup,
     imageUri: `${names.registry}/${names.ecrRepository}@sha256:${"0".repeat(64)}`,
+    commit: UNKNOWN_COMMIT,
   };
 }
 
@@ -160,6 +193,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     S3Output: { S3Uri: s3(step.toLowerCase(), name), LocalPath: localPath, S3UploadMode: "EndOfJob" as const },
   });
   const stopping = { MaxRuntimeInSeconds: 3600 };
+  const Tags = Object.entries(config.data.tags).map(([Key, Value]) => ({ Key, Value }));
+  const jobRetries = [RETRY.step, RETRY.job];
   const P = CONTAINER.processing;
   const MESSAGE_FILE = "/opt/ml/output/message";
 
@@ -175,6 +210,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         `${P}/output/train`,
         "--test-dir",
         `${P}/output/test`,
+        "--dataset-dir",
+        `${P}/output/${DATASET.output}`,
         "--text-column",
         parameter("TextColumn"),
         "--label-column",
@@ -188,15 +225,24 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
       Outputs: [
         output(STEP.preprocess, "train", `${P}/output/train`),
         output(STEP.preprocess, "test", `${P}/output/test`),
+        output(STEP.preprocess, DATASET.output, `${P}/output/${DATASET.output}`),
       ],
     },
     ProcessingResources: resources("ProcessingInstanceType"),
     StoppingCondition: stopping,
+    Tags,
+  }, {
+    propertyFiles: [{ PropertyFileName: DATASET.file, OutputName: DATASET.output, FilePath: DATASET.path }],
+    retryPolicies: jobRetries,
   });
 
   const train = trainingStep(STEP.train, {
     RoleArn,
-    AlgorithmSpecification: { TrainingImage: imageUri, TrainingInputMode: "File" },
+    AlgorithmSpecification: {
+      TrainingImage: imageUri,
+      TrainingInputMode: "File",
+      MetricDefinitions: METRIC_DEFINITIONS,
+    },
     HyperParameters: Object.fromEntries(HYPERPARAMETERS.map((name) => [name, join("", [parameter(name)])])),
     InputDataConfig: [{
       ChannelName: "train",
@@ -212,7 +258,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     OutputDataConfig: { S3OutputPath: s3("train") },
     ResourceConfig: { InstanceCount: 1, InstanceType: parameter("TrainingInstanceType"), VolumeSizeInGB: 30 },
     StoppingCondition: stopping,
-  });
+    Tags,
+  }, { retryPolicies: jobRetries });
 
   const model = stepProperty(STEP.train, "ModelArtifacts.S3ModelArtifacts");
   const evaluate = processingStep(STEP.evaluate, {
@@ -238,8 +285,10 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     ProcessingOutputConfig: { Outputs: [output(STEP.evaluate, EVALUATION.output, `${P}/evaluation`)] },
     ProcessingResources: resources("ProcessingInstanceType"),
     StoppingCondition: stopping,
+    Tags,
   }, {
     propertyFiles: [{ PropertyFileName: EVALUATION.file, OutputName: EVALUATION.output, FilePath: EVALUATION.path }],
+    retryPolicies: jobRetries,
   });
 
   const accuracy = jsonGet(STEP.evaluate, EVALUATION.file, EVALUATION.accuracy);
@@ -256,11 +305,20 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
       ModelQuality: {
         Statistics: {
           ContentType: "application/json",
-          S3Uri: join("/", [outputUri(STEP.evaluate, EVALUATION.output), EVALUATION.path]),
+          S3Uri: join("/", [outputUri(STEP.evaluate, EVALUATION.output), EVALUATION.modelQuality]),
         },
       },
     },
-  });
+    // What a registry user asks of a version: which code, which image, which data.
+    CustomerMetadataProperties: {
+      GitCommit: inputs.commit,
+      ImageDigest: imageUri.slice(imageUri.indexOf("@") + 1),
+      DataUri: parameter("InputData"),
+      DataSha256: jsonGet(STEP.preprocess, DATASET.file, "sha256"),
+      DataETag: jsonGet(STEP.preprocess, DATASET.file, "etag"),
+    },
+    Tags,
+  }, { retryPolicies: [RETRY.step] });
   const fail = failStep(
     STEP.fail,
     join(" ", ["Model accuracy", accuracy, "is below the threshold", parameter("AccuracyThreshold")]),
@@ -276,6 +334,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     Version: "2020-12-01",
     Metadata: {},
     Parameters: parameters(inputs),
+    // SageMaker's default made explicit: runs are grouped as trials of an experiment named after the pipeline.
+    PipelineExperimentConfig: { ExperimentName: execution.pipelineName, TrialName: execution.id },
     Steps: [preprocess, train, evaluate, check],
   };
 }

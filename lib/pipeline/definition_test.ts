@@ -98,6 +98,14 @@ Deno.test("the printed definition's step Arguments type-check against the AWS SD
   // A misspelt field must fail the same check, or the check proves nothing.
   lines.push(`// @ts-expect-error: not a CreateProcessingJob field`);
   lines.push(`export const wrong: Step = { Name: "x", Type: "Processing", Arguments: { ProcessingResourcez: {} } };`);
+  lines.push(`// @ts-expect-error: not a CreateModelPackage field`);
+  lines.push(
+    `export const wrongMeta: Step = { Name: "x", Type: "RegisterModel", Arguments: { CustomerMetadata: {} } };`,
+  );
+  lines.push(`// @ts-expect-error: not a retryable exception type`);
+  lines.push(
+    `export const wrongRetry: Step["RetryPolicies"] = [{ ExceptionType: ["Step.TIMEOUT"], IntervalSeconds: 1, BackoffRate: 1, MaxAttempts: 1 }];`,
+  );
   await Deno.writeTextFile(`${dir}/printed.ts`, lines.join("\n"));
   const check = await new Deno.Command(Deno.execPath(), {
     args: ["check", `--config=${REPO}/deno.json`, `${dir}/printed.ts`],
@@ -127,4 +135,52 @@ Deno.test("closed-set parameters carry SageMaker's EnumValues; hyperparameters a
   assert.deepEqual(definitionProblems(wrongDefault), [
     'parameter "TrainingInstanceType" defaults to "ml.m5.huge", which is not one of its EnumValues',
   ]);
+});
+
+Deno.test("registry metadata: commit, image digest and data version on every version; metrics in model-quality format", () => {
+  const inputs = { ...offlineInputs(config, "dev"), commit: "c0ffee".padEnd(40, "0") };
+  const register = allSteps(buildDefinition(inputs).Steps).find((s) => s.Name === STEP.register);
+  assert.ok(register?.Type === "RegisterModel");
+  assert.deepEqual(register.Arguments.CustomerMetadataProperties, {
+    GitCommit: inputs.commit,
+    ImageDigest: `sha256:${"0".repeat(64)}`,
+    DataUri: { Get: "Parameters.InputData" },
+    DataSha256: {
+      "Std:JsonGet": { PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.DatasetVersion" }, Path: "sha256" },
+    },
+    DataETag: {
+      "Std:JsonGet": { PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.DatasetVersion" }, Path: "etag" },
+    },
+  });
+  assert.deepEqual(register.Arguments.ModelMetrics?.ModelQuality?.Statistics?.S3Uri, {
+    "Std:Join": {
+      On: "/",
+      Values: [
+        { Get: "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri" },
+        "model_quality.json",
+      ],
+    },
+  });
+  assert.deepEqual(definitionProblems(buildDefinition(inputs)), [], "the DatasetVersion property file is declared");
+});
+
+Deno.test("operations: the config's tags on every job and version, retries on every step, training metrics, experiment", () => {
+  const steps = allSteps(definition.Steps);
+  const tags = [{ Key: "project", Value: "mlops-template" }];
+  for (const step of steps.filter((s) => s.Type !== "Condition" && s.Type !== "Fail")) {
+    assert.deepEqual((step.Arguments as { Tags?: unknown }).Tags, tags, step.Name);
+    assert.ok(step.RetryPolicies?.some((p) => p.ExceptionType.includes("Step.THROTTLING")), step.Name);
+  }
+  for (const name of [STEP.preprocess, STEP.train, STEP.evaluate]) {
+    const policies = steps.find((s) => s.Name === name)?.RetryPolicies ?? [];
+    assert.ok(policies.some((p) => p.ExceptionType.includes("SageMaker.CAPACITY_ERROR")), name);
+  }
+  const train = steps.find((s) => s.Name === STEP.train);
+  assert.ok(train?.Type === "Training");
+  const [metric] = train.Arguments.AlgorithmSpecification?.MetricDefinitions ?? [];
+  assert.equal(new RegExp(metric.Regex as string).exec("train_accuracy=0.9876")?.[1], "0.9876");
+  assert.deepEqual(definition.PipelineExperimentConfig, {
+    ExperimentName: { Get: "Execution.PipelineName" },
+    TrialName: { Get: "Execution.PipelineExecutionId" },
+  });
 });

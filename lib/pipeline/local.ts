@@ -18,7 +18,7 @@
 import { TaskError, UsageError } from "../cli.ts";
 import { log } from "../log.ts";
 import { run } from "../process.ts";
-import { CONTAINER } from "./definition.ts";
+import { CONTAINER, ENUM_VALUES } from "./definition.ts";
 import { collectGets, isExpression, type Value } from "./expressions.ts";
 import type { Condition, Parameter, PipelineDefinition, Step } from "./steps.ts";
 import { EXECUTION_VARIABLES } from "./validate.ts";
@@ -152,6 +152,21 @@ function coerce(spec: Parameter, raw: string): string | number | boolean {
       if (raw !== "true" && raw !== "false") throw bad();
       return raw === "true";
   }
+}
+
+/**
+ * A training job's `FinalMetricDataList` as SageMaker derives it from `MetricDefinitions`: for each
+ * metric, the first capture group of the last log line its regex matches.
+ */
+export function finalMetrics(
+  definitions: { Name: string; Regex: string }[],
+  log: string,
+): { MetricName: string; Value: number }[] {
+  return definitions.flatMap(({ Name, Regex }) => {
+    const regex = new RegExp(Regex);
+    const value = log.split("\n").map((line) => regex.exec(line)?.[1]).filter((v) => v !== undefined).at(-1);
+    return value === undefined || !Number.isFinite(Number(value)) ? [] : [{ MetricName: Name, Value: Number(value) }];
+  });
 }
 
 /** Names of the steps a step depends on (explicit and through `Get`). */
@@ -396,7 +411,7 @@ export class LocalPipelineRun {
    * SageMaker reads it: `/opt/ml/output/failure` for training, `/opt/ml/output/message` for
    * processing), else the last line of stderr.
    */
-  async #exec(stepDir: string, argv: string[], env: Record<string, string>, reasonFile: string): Promise<void> {
+  async #exec(stepDir: string, argv: string[], env: Record<string, string>, reasonFile: string): Promise<string> {
     const image = CONTAINER.env;
     const python = this.options.python;
     const path = [
@@ -418,6 +433,7 @@ export class LocalPipelineRun {
         : lines.at(-1) ?? `exit code ${result.code}`;
       throw new StepFailed(`${reason} (log: ${stepDir}/output.log)`);
     }
+    return `${result.stdout}${result.stderr}`;
   }
 
   async #processing(step: Extract<Step, { Type: "Processing" }>): Promise<string> {
@@ -476,7 +492,11 @@ export class LocalPipelineRun {
 
   async #training(step: Extract<Step, { Type: "Training" }>): Promise<string> {
     const args = this.resolve(step.Arguments) as {
-      AlgorithmSpecification?: { ContainerEntrypoint?: string[]; ContainerArguments?: string[] };
+      AlgorithmSpecification?: {
+        ContainerEntrypoint?: string[];
+        ContainerArguments?: string[];
+        MetricDefinitions?: { Name: string; Regex: string }[];
+      };
       HyperParameters?: Record<string, unknown>;
       Environment?: Record<string, string>;
       InputDataConfig?: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }[];
@@ -503,7 +523,7 @@ export class LocalPipelineRun {
     await Deno.writeTextFile(ml("input/config/hyperparameters.json"), JSON.stringify(hyperparameters));
     const spec = args.AlgorithmSpecification ?? {};
     const argv = [...(spec.ContainerEntrypoint ?? CONTAINER.train), ...(spec.ContainerArguments ?? [])];
-    await this.#exec(stepDir, argv.map((a) => this.#local(stepDir, a)), env, "/opt/ml/output/failure");
+    const log = await this.#exec(stepDir, argv.map((a) => this.#local(stepDir, a)), env, "/opt/ml/output/failure");
     const jobName = this.#jobName(step);
     const artifact = `${args.OutputDataConfig.S3OutputPath.replace(/\/$/, "")}/${jobName}/output/model.tar.gz`;
     const archive = this.s3Path(artifact);
@@ -515,6 +535,7 @@ export class LocalPipelineRun {
       TrainingJobStatus: "Completed",
       HyperParameters: hyperparameters,
       ModelArtifacts: { S3ModelArtifacts: artifact },
+      FinalMetricDataList: finalMetrics(spec.MetricDefinitions ?? [], log),
     });
     return `model → ${artifact}`;
   }
@@ -550,6 +571,12 @@ export class LocalPipelineRun {
       InferenceSpecification?: { Containers: { Image: string; ModelDataUrl?: string }[] };
       ModelMetrics?: { ModelQuality?: { Statistics?: { S3Uri: string } } };
     };
+    const approvalStatus = args.ModelApprovalStatus ?? "PendingManualApproval";
+    if (!ENUM_VALUES.ModelApprovalStatus.includes(approvalStatus as never)) {
+      throw new StepFailed(
+        `ModelApprovalStatus "${approvalStatus}" is not one of ${ENUM_VALUES.ModelApprovalStatus.join(", ")}.`,
+      );
+    }
     const groupDir = `${this.options.root}/registry/${args.ModelPackageGroupName}`;
     await Deno.mkdir(groupDir, { recursive: true });
     const versions: number[] = [];
@@ -561,7 +588,6 @@ export class LocalPipelineRun {
     if (modelUrl) await Deno.copyFile(this.s3Path(modelUrl), `${dir}/model.tar.gz`);
     const metricsUrl = args.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
     if (metricsUrl) await Deno.copyFile(this.s3Path(metricsUrl), `${dir}/metrics.json`);
-    const approvalStatus = args.ModelApprovalStatus ?? "PendingManualApproval";
     const arn = `local:model-package/${args.ModelPackageGroupName}/${version}`;
     await Deno.writeTextFile(
       `${dir}/model-package.json`,

@@ -3,8 +3,9 @@ import { UsageError } from "../cli.ts";
 import { Config } from "../config.ts";
 import { loadContext } from "../context.ts";
 import { REPO, runTask } from "../../tests/helpers.ts";
-import { localRun } from "./commands.ts";
-import { dependencyOrder, LocalPipelineRun, parseParams, pathTokens } from "./local.ts";
+import { createHash } from "node:crypto";
+import { headCommit, localRun } from "./commands.ts";
+import { dependencyOrder, finalMetrics, LocalPipelineRun, parseParams, pathTokens } from "./local.ts";
 import {
   conditionStep,
   failStep,
@@ -16,7 +17,7 @@ import {
 } from "./steps.ts";
 import { join, jsonGet, parameter, stepProperty } from "./expressions.ts";
 import { definitionProblems } from "./validate.ts";
-import { CONTAINER, ENUM_VALUES } from "./definition.ts";
+import { CONTAINER, ENUM_VALUES, METRIC_DEFINITIONS } from "./definition.ts";
 
 Deno.test("parameters: overrides are typed by the declaration; unknown names list the valid ones", () => {
   const declared = [
@@ -105,7 +106,11 @@ Deno.test({
   async fn() {
     const root = await Deno.makeTempDir();
     const ctx = await loadContext({ config: `${REPO}/mlops.config.json`, offline: true });
-    const ok = await localRun(ctx, { env: "dev", params: [], root, repoDir: REPO });
+    // The caller's shell must not steer the steps (this SM_HPS once gave accuracy 0.217).
+    Deno.env.set("SM_HPS", '{"C": "0.0001"}');
+    const ok = await localRun(ctx, { env: "dev", params: [], root, repoDir: REPO }).finally(() =>
+      Deno.env.delete("SM_HPS")
+    );
     assert.equal(ok.status, "Succeeded", ok.failureReason ?? "");
     assert.deepEqual(ok.steps.map((s) => s.name), [
       "Preprocess",
@@ -124,6 +129,21 @@ Deno.test({
     assert.equal(pkg.ModelPackageGroupName, "mlops-models");
     assert.match(pkg.InferenceSpecification.Containers[0].Image, /@sha256:0{64}$/);
     assert.ok((await Deno.stat(`${ok.registered!.dir}/model.tar.gz`)).size > 1000, "the model archive is registered");
+    const sample = await Deno.readFile(`${REPO}/training-pipeline/data/sample.csv`);
+    assert.deepEqual(pkg.CustomerMetadataProperties, {
+      GitCommit: await headCommit(REPO),
+      ImageDigest: `sha256:${"0".repeat(64)}`,
+      DataUri: "s3://mlops-dev-ml-222222222222/data/sample.csv",
+      DataSha256: createHash("sha256").update(sample).digest("hex"),
+      DataETag: `"${createHash("md5").update(sample).digest("hex")}"`,
+    });
+    assert.match(pkg.CustomerMetadataProperties.GitCommit, /^[0-9a-f]{40}$/);
+    const quality = JSON.parse(await Deno.readTextFile(`${ok.registered!.dir}/metrics.json`));
+    assert.equal(quality.multiclass_classification_metrics.accuracy.value, report.metrics.accuracy.value);
+    const trainLog = await Deno.readTextFile(`${ok.runDir}/Train/output.log`);
+    const [trained] = finalMetrics(METRIC_DEFINITIONS, trainLog);
+    assert.equal(trained.MetricName, "train:accuracy");
+    assert.ok(trained.Value > 0.9, `training metric parsed from the log: ${trained.Value}`);
 
     const failed = await localRun(ctx, { env: "dev", params: ["AccuracyThreshold=1.01"], root, repoDir: REPO });
     assert.equal(failed.status, "Failed");
@@ -326,4 +346,28 @@ Deno.test("an expression that cannot be resolved fails its step, and the run sti
     definitionProblems(old.run.definition),
     ['step "Stop": "Get": "Execution.PipelineExecutionStartTime" is not an execution variable'],
   );
+});
+
+Deno.test("finalMetrics takes the last match of each metric's regex, as SageMaker does", () => {
+  const log = "epoch 1\nloss=0.9\nloss=0.4\nno number loss=x\n";
+  assert.deepEqual(
+    finalMetrics([{ Name: "loss", Regex: "loss=([0-9.]+)" }, { Name: "acc", Regex: "acc=([0-9.]+)" }], log),
+    [{ MetricName: "loss", Value: 0.4 }],
+  );
+});
+
+Deno.test("headCommit reads a linked worktree's HEAD through its gitdir, commondir and packed refs", async () => {
+  const dir = await Deno.makeTempDir();
+  const sha = "ab".repeat(20);
+  await Deno.mkdir(`${dir}/main/.git/worktrees/wt`, { recursive: true });
+  await Deno.mkdir(`${dir}/wt`);
+  await Deno.writeTextFile(`${dir}/wt/.git`, `gitdir: ${dir}/main/.git/worktrees/wt\n`);
+  await Deno.writeTextFile(`${dir}/main/.git/worktrees/wt/HEAD`, "ref: refs/heads/feature\n");
+  await Deno.writeTextFile(`${dir}/main/.git/worktrees/wt/commondir`, "../..\n");
+  await Deno.writeTextFile(`${dir}/main/.git/packed-refs`, `# pack-refs\n${sha} refs/heads/feature\n`);
+  assert.equal(await headCommit(`${dir}/wt`), sha);
+  await Deno.mkdir(`${dir}/main/.git/refs/heads`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/main/.git/refs/heads/feature`, `${"cd".repeat(20)}\n`);
+  assert.equal(await headCommit(`${dir}/wt`), "cd".repeat(20), "a loose ref wins over the packed one");
+  assert.equal(await headCommit(`${dir}/nowhere`), null);
 });

@@ -89,10 +89,15 @@ export class PipelineService {
   }
 
   /**
-   * Creates the pipeline, or updates it when its definition or role differ;
+   * Creates the pipeline (with `tags`), or updates it when its definition or role differ;
    * makes no write call at all when both are unchanged.
    */
-  async upsert(name: string, definition: PipelineDefinition, roleArn: string): Promise<UpsertAction> {
+  async upsert(
+    name: string,
+    definition: PipelineDefinition,
+    roleArn: string,
+    tags: Record<string, string> = {},
+  ): Promise<UpsertAction> {
     const body = canonicalJson(definition);
     let current: { PipelineDefinition?: string; RoleArn?: string } | null = null;
     try {
@@ -112,6 +117,7 @@ export class PipelineService {
               PipelineDefinition: body,
               RoleArn: roleArn,
               ClientRequestToken: crypto.randomUUID(),
+              Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
             }),
           ));
         return "created";

@@ -32,10 +32,33 @@ export interface PropertyFile {
   FilePath: string;
 }
 
+/** How SageMaker retries a step that failed with one of `ExceptionType`. */
+export interface RetryPolicy {
+  /** `Step.SERVICE_FAULT`, `Step.THROTTLING`; for job steps also `SageMaker.*` job errors. */
+  ExceptionType: (
+    | "Step.SERVICE_FAULT"
+    | "Step.THROTTLING"
+    | "SageMaker.JOB_INTERNAL_ERROR"
+    | "SageMaker.CAPACITY_ERROR"
+    | "SageMaker.RESOURCE_LIMIT"
+  )[];
+  IntervalSeconds: number;
+  BackoffRate: number;
+  MaxAttempts: number;
+}
+
+/** Step caching: a step with the same arguments reuses an earlier run's result within `ExpireAfter`. */
+export interface CacheConfig {
+  Enabled: boolean;
+  /** ISO 8601 duration, e.g. `P30D`. */
+  ExpireAfter?: string;
+}
+
 interface StepBase {
   Name: string;
   DependsOn?: string[];
   Description?: string;
+  RetryPolicies?: RetryPolicy[];
 }
 
 /** A Processing step. */
@@ -43,6 +66,7 @@ export interface ProcessingStep extends StepBase {
   Type: "Processing";
   Arguments: ProcessingArguments;
   PropertyFiles?: PropertyFile[];
+  CacheConfig?: CacheConfig;
 }
 
 /** A Training step. */
@@ -96,37 +120,62 @@ export interface Parameter {
   EnumValues?: string[];
 }
 
+/** Experiment and trial that executions are recorded under (expressions allowed). */
+export interface PipelineExperimentConfig {
+  ExperimentName: Value;
+  TrialName: Value;
+}
+
 /** The pipeline definition document SageMaker stores. */
 export interface PipelineDefinition {
   Version: "2020-12-01";
   Metadata: Record<string, never>;
   Parameters: Parameter[];
+  PipelineExperimentConfig?: PipelineExperimentConfig;
   Steps: Step[];
 }
 
-/** A Processing step, optionally with property files. */
+/** Options every job step takes. */
+export interface StepOptions {
+  dependsOn?: string[];
+  retryPolicies?: RetryPolicy[];
+}
+
+function common(options: StepOptions): Partial<StepBase> {
+  return {
+    ...(options.dependsOn ? { DependsOn: options.dependsOn } : {}),
+    ...(options.retryPolicies ? { RetryPolicies: options.retryPolicies } : {}),
+  };
+}
+
+/** A Processing step, optionally with property files and caching. */
 export function processingStep(
   name: string,
   args: ProcessingArguments,
-  options: { propertyFiles?: PropertyFile[]; dependsOn?: string[] } = {},
+  options: StepOptions & { propertyFiles?: PropertyFile[]; cache?: CacheConfig } = {},
 ): ProcessingStep {
   return {
     Name: name,
     Type: "Processing",
     Arguments: args,
     ...(options.propertyFiles ? { PropertyFiles: options.propertyFiles } : {}),
-    ...(options.dependsOn ? { DependsOn: options.dependsOn } : {}),
+    ...(options.cache ? { CacheConfig: options.cache } : {}),
+    ...common(options),
   };
 }
 
 /** A Training step. */
-export function trainingStep(name: string, args: TrainingArguments): TrainingStep {
-  return { Name: name, Type: "Training", Arguments: args };
+export function trainingStep(name: string, args: TrainingArguments, options: StepOptions = {}): TrainingStep {
+  return { Name: name, Type: "Training", Arguments: args, ...common(options) };
 }
 
 /** A RegisterModel step. */
-export function registerModelStep(name: string, args: RegisterModelArguments): RegisterModelStep {
-  return { Name: name, Type: "RegisterModel", Arguments: args };
+export function registerModelStep(
+  name: string,
+  args: RegisterModelArguments,
+  options: StepOptions = {},
+): RegisterModelStep {
+  return { Name: name, Type: "RegisterModel", Arguments: args, ...common(options) };
 }
 
 /** A Condition step. */

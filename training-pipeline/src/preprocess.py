@@ -10,6 +10,7 @@ Arguments (defaults are SageMaker Processing container paths):
     --input-dir     /opt/ml/processing/input/data
     --train-dir     /opt/ml/processing/output/train
     --test-dir      /opt/ml/processing/output/test
+    --dataset-dir   /opt/ml/processing/output/dataset  (dataset.json: the input's SHA-256 and ETag)
     --text-column   text
     --label-column  label
     --test-size     0.2   (fraction of rows, between 0 and 1)
@@ -23,9 +24,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -40,9 +43,11 @@ from common import (
     read_csv,
     add_message_file_argument,
     run_processing_step,
+    write_json,
 )
 
 MIN_EXAMPLES_PER_LABEL = 2
+DATASET_FILE = "dataset.json"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -51,6 +56,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/input/data"))
     parser.add_argument("--train-dir", type=Path, default=Path("/opt/ml/processing/output/train"))
     parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/output/test"))
+    parser.add_argument("--dataset-dir", type=Path, default=Path("/opt/ml/processing/output/dataset"))
     parser.add_argument("--text-column", default=TEXT_COLUMN)
     parser.add_argument("--label-column", default=LABEL_COLUMN)
     parser.add_argument("--test-size", type=float, default=0.2)
@@ -108,10 +114,29 @@ def write_csv(frame: pd.DataFrame, directory: Path, name: str) -> Path:
     return path
 
 
+def dataset_version(files: Sequence[Path]) -> dict[str, Any]:
+    """Identify the input data: each file's SHA-256 and MD5 (an S3 object's ETag when it was
+    uploaded in one part, as ``deno task pipeline upload-data`` does), and for the whole input
+    the SHA-256 of one file, or of the sorted ``name sha256`` lines of several, and the ETag of
+    one file (``"<n> files"`` for several)."""
+    entries = []
+    for path in sorted(files, key=lambda path: (path.name, str(path))):
+        data = path.read_bytes()
+        entries.append({"name": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                        "etag": f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'})
+    if len(entries) == 1:
+        sha256, etag = entries[0]["sha256"], entries[0]["etag"]
+    else:
+        lines = "".join(f"{e['name']} {e['sha256']}\n" for e in entries)
+        sha256, etag = hashlib.sha256(lines.encode()).hexdigest(), f"{len(entries)} files"
+    return {"sha256": sha256, "etag": etag, "files": entries}
+
+
 def run(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv``, then read, clean, split and write the data."""
     args = parse_args(argv)
     raw = load(args.input_dir, args.text_column, args.label_column)
+    write_json(args.dataset_dir / DATASET_FILE, dataset_version(find_csv_files(args.input_dir)))
     data = clean(raw)
     train, test = split(data, args.test_size, args.seed)
     train_path = write_csv(train, args.train_dir, "train.csv")
