@@ -3,6 +3,7 @@
  * processes, the real AWS SDK, fake STS, SageMaker and S3.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeS3, FakeSageMaker } from "./fake_services.ts";
 import { isolatedEnv, REPO, runTask, writeConfig, writeProfiles } from "./helpers.ts";
@@ -63,10 +64,22 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
   const { aws, sagemaker, task } = await workspace();
   try {
     assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
+    const noData = await task(["start", "--env", "dev"]);
+    assert.equal(noData.code, 1);
+    assert.match(
+      noData.stderr,
+      /There is no data at s3:\/\/mlops-dev-ml-222222222222\/data\/sample\.csv\. Upload it first: deno task pipeline upload-data --env dev/,
+    );
+    assert.equal((await task(["upload-data", "--env", "dev"])).code, 0);
     const ok = await task(["start", "--env", "dev", "--param", "AccuracyThreshold=0.8", "--wait"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /Train: Succeeded/);
-    assert.deepEqual(sagemaker.executions[0].parameters, [{ Name: "AccuracyThreshold", Value: "0.8" }]);
+    const sha256 = createHash("sha256").update(await Deno.readFile(`${REPO}/training-pipeline/data/sample.csv`))
+      .digest("hex");
+    assert.deepEqual(sagemaker.executions[0].parameters, [
+      { Name: "AccuracyThreshold", Value: "0.8" },
+      { Name: "InputDataVersion", Value: sha256 },
+    ], "the data version keys Preprocess's cache");
 
     sagemaker.failAt = { step: "Evaluate", reason: "AlgorithmError: out of memory" };
     const failed = await task(["start", "--env", "dev", "--wait"]);
@@ -88,6 +101,7 @@ Deno.test("start refuses what SageMaker would reject, before any call: closed-se
   const { aws, sagemaker, task } = await workspace();
   try {
     assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
+    assert.equal((await task(["upload-data", "--env", "dev"])).code, 0);
     const refused = [
       [
         ["--param", "ModelApprovalStatus=approved"],

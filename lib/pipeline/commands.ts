@@ -28,7 +28,7 @@ import {
   UNKNOWN_COMMIT,
 } from "./definition.ts";
 import { LocalPipelineRun, type LocalRunResult, type ParamCheck, parseParams } from "./local.ts";
-import { type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
+import { dataVersion, type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
 
 export { failureOf } from "./sagemaker.ts";
 import type { PipelineDefinition } from "./steps.ts";
@@ -278,7 +278,11 @@ export async function upsertPipeline(
   return { action, hash, definition };
 }
 
-/** Starts an execution with parameter overrides; the token makes retries start it once. */
+/**
+ * Starts an execution with parameter overrides; the token makes retries start it once. Unless
+ * given, `InputDataVersion` is set to the version of the data at `InputData` (which keys
+ * Preprocess's cache, and which Preprocess checks against what it reads).
+ */
 export async function startPipeline(
   ctx: TaskContext,
   env: Environment,
@@ -287,21 +291,42 @@ export async function startPipeline(
   // Overrides are checked against the declared parameters before anything is sent.
   const declared = buildDefinition(offlineInputs(ctx.config, env)).Parameters;
   const values = parseParams(declared, options.params, hyperparameterCheck);
-  const overrides = Object.fromEntries(
-    options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
-  );
   const problem = options.token === undefined ? null : tokenProblem(options.token);
   if (problem) throw new UsageError(problem);
   const token = options.token ??
     `${ctx.config.names.pipeline}-${env}-${crypto.randomUUID()}`.slice(0, TOKEN_LENGTH.max);
+  const overrides = Object.fromEntries(
+    options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
+  );
+  await ctx.aws.assertAccount(env, "start the pipeline of");
+  if (!("InputDataVersion" in overrides)) {
+    overrides.InputDataVersion = await currentDataVersion(ctx, env, String(values.get("InputData")));
+  }
   const arn = await withPipelineService(
     ctx,
     env,
     "start the pipeline of",
     (service) => service.start(ctx.config.names.pipeline, overrides, token),
   );
-  log.step("Started", arn);
+  log.step("Started", `${arn} (data version ${overrides.InputDataVersion.slice(0, 12)})`);
   return arn;
+}
+
+async function currentDataVersion(ctx: TaskContext, env: Environment, uri: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new UsageError(`InputData "${uri}" is not an S3 object URI (s3://bucket/key)`);
+  const s3 = await ctx.aws.s3Client(env);
+  try {
+    const version = await dataVersion(s3, match[1], match[2]);
+    if (version) return version;
+  } catch (error) {
+    throw ctx.aws.awsError(env, `read ${uri}`, error);
+  } finally {
+    s3.destroy();
+  }
+  throw new TaskError(
+    `There is no data at ${uri}. Upload it first: deno task pipeline upload-data --env ${env} (or pass --param InputData=s3://…).`,
+  );
 }
 
 /** Renders an execution's state as lines (plain text, for CI logs and the live view). */

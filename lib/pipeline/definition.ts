@@ -67,6 +67,16 @@ export const EVALUATION = {
 /** The property file in which Preprocess identifies its input data (see preprocess.py). */
 export const DATASET = { file: "DatasetVersion", output: "dataset", path: "dataset.json" };
 
+/** `InputDataVersion` of a run started without one (the retraining schedule): no check. */
+export const LATEST_DATA = "latest";
+
+/**
+ * Preprocess reuses an earlier result for the same arguments, data version included. A run
+ * with `InputDataVersion=latest` (the schedule's) could reuse one made from older data, so
+ * results expire after 12 hours: less than a daily schedule's interval.
+ */
+export const PREPROCESS_CACHE = { Enabled: true, ExpireAfter: "PT12H" };
+
 /** The commit recorded when none is known (a definition printed or run outside a checkout). */
 export const UNKNOWN_COMMIT = "unknown";
 
@@ -148,6 +158,8 @@ export function parameters(inputs: DefinitionInputs): Parameter[] {
   });
   return [
     { Name: "InputData", Type: "String", DefaultValue: `s3://${inputs.bucket}/data/${dataFile}` },
+    // Set by `pipeline start` to the data's SHA-256 (or ETag): keys Preprocess's cache; Preprocess checks it.
+    { Name: "InputDataVersion", Type: "String", DefaultValue: LATEST_DATA },
     { Name: "TextColumn", Type: "String", DefaultValue: pipeline.dataset.textColumn },
     { Name: "LabelColumn", Type: "String", DefaultValue: pipeline.dataset.labelColumn },
     { Name: "AccuracyThreshold", Type: "Float", DefaultValue: pipeline.accuracyThreshold },
@@ -212,6 +224,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         `${P}/output/test`,
         "--dataset-dir",
         `${P}/output/${DATASET.output}`,
+        "--data-version",
+        parameter("InputDataVersion"),
         "--text-column",
         parameter("TextColumn"),
         "--label-column",
@@ -234,6 +248,7 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
   }, {
     propertyFiles: [{ PropertyFileName: DATASET.file, OutputName: DATASET.output, FilePath: DATASET.path }],
     retryPolicies: jobRetries,
+    cache: PREPROCESS_CACHE,
   });
 
   const train = trainingStep(STEP.train, {

@@ -179,6 +179,20 @@ Deno.test("operations: the config's tags on every job and version, retries on ev
   assert.ok(train?.Type === "Training");
   const [metric] = train.Arguments.AlgorithmSpecification?.MetricDefinitions ?? [];
   assert.equal(new RegExp(metric.Regex as string).exec("train_accuracy=0.9876")?.[1], "0.9876");
+  const preprocess = steps.find((s) => s.Name === STEP.preprocess);
+  assert.ok(preprocess?.Type === "Processing");
+  assert.deepEqual(preprocess.CacheConfig, { Enabled: true, ExpireAfter: "PT12H" });
+  const args = preprocess.Arguments.AppSpecification?.ContainerArguments ?? [];
+  assert.deepEqual(
+    args[args.indexOf("--data-version") + 1],
+    { Get: "Parameters.InputDataVersion" },
+    "cache keyed by data",
+  );
+  assert.deepEqual(
+    steps.filter((s) => s.Type === "Processing" && s.CacheConfig).map((s) => s.Name),
+    [STEP.preprocess],
+    "only Preprocess is cached",
+  );
   assert.deepEqual(definition.PipelineExperimentConfig, {
     ExperimentName: { Get: "Execution.PipelineName" },
     TrialName: { Get: "Execution.PipelineExecutionId" },

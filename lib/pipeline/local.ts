@@ -260,6 +260,7 @@ export class LocalPipelineRun {
    * gives every object under it, at its path below the prefix.
    */
   async #download(uri: string, target: string, what: string): Promise<void> {
+    if (!/^s3:\/\/[^/]+/.test(uri)) throw new StepFailed(`${what}: "${uri}" is not an S3 URI (s3://bucket/key).`);
     const source = this.s3Path(uri);
     const info = await Deno.stat(source).catch(() => null);
     if (!info) throw new StepFailed(`${what}: ${uri} does not exist.`);

@@ -12,6 +12,7 @@ import {
   type Parameter,
   type PipelineDefinition,
   processingStep,
+  registerModelStep,
   type Step,
   trainingStep,
 } from "./steps.ts";
@@ -370,4 +371,19 @@ Deno.test("headCommit reads a linked worktree's HEAD through its gitdir, commond
   await Deno.writeTextFile(`${dir}/main/.git/refs/heads/feature`, `${"cd".repeat(20)}\n`);
   assert.equal(await headCommit(`${dir}/wt`), "cd".repeat(20), "a loose ref wins over the packed one");
   assert.equal(await headCommit(`${dir}/nowhere`), null);
+});
+
+Deno.test("registering with an approval status SageMaker does not know fails the step and registers nothing", async () => {
+  const register = registerModelStep("Register", {
+    ModelPackageGroupName: "g",
+    ModelApprovalStatus: "Bogus" as never,
+  });
+  const { root, run } = await miniRun([register], {});
+  const result = await run.run();
+  assert.equal(result.failedStep, "Register");
+  assert.equal(
+    result.failureReason,
+    'ModelApprovalStatus "Bogus" is not one of Approved, PendingManualApproval, Rejected.',
+  );
+  assert.equal(await Deno.stat(`${root}/registry/g`).then(() => true, () => false), false);
 });

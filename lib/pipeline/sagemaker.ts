@@ -207,16 +207,35 @@ export function failureOf(state: ExecutionState): string {
     : state.failureReason ?? `the execution ended ${state.status}`;
 }
 
-/** Uploads `bytes` to `s3://bucket/key` unless an object with the same SHA-256 is there. */
-export async function uploadIfChanged(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<boolean> {
-  const hash = await sha256Hex(bytes);
+/** The object's metadata and ETag, or null when there is no such object. */
+async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ Metadata?: Record<string, string>; ETag?: string } | null> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    if (head.Metadata?.sha256 === hash) return false;
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status !== 404 && errorName(error) !== "NotFound") throw error;
+    return null;
   }
+}
+
+/** Uploads `bytes` to `s3://bucket/key` unless an object with the same SHA-256 is there. */
+export async function uploadIfChanged(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<boolean> {
+  const hash = await sha256Hex(bytes);
+  if ((await headObject(s3, bucket, key))?.Metadata?.sha256 === hash) return false;
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Metadata: { sha256: hash } }));
   return true;
+}
+
+/**
+ * The version of the data at `s3://bucket/key` as Preprocess computes it: the SHA-256 that
+ * upload-data stored with the object, else its ETag; null when there is no object.
+ */
+export async function dataVersion(s3: S3Client, bucket: string, key: string): Promise<string | null> {
+  const head = await headObject(s3, bucket, key);
+  if (!head) return null;
+  return head.Metadata?.sha256 ?? head.ETag?.replaceAll('"', "") ?? null;
 }

@@ -11,6 +11,7 @@ Arguments (defaults are SageMaker Processing container paths):
     --train-dir     /opt/ml/processing/output/train
     --test-dir      /opt/ml/processing/output/test
     --dataset-dir   /opt/ml/processing/output/dataset  (dataset.json: the input's SHA-256 and ETag)
+    --data-version  latest  (else the input's expected SHA-256 or ETag: a mismatch fails)
     --text-column   text
     --label-column  label
     --test-size     0.2   (fraction of rows, between 0 and 1)
@@ -48,6 +49,7 @@ from common import (
 
 MIN_EXAMPLES_PER_LABEL = 2
 DATASET_FILE = "dataset.json"
+LATEST = "latest"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -57,6 +59,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-dir", type=Path, default=Path("/opt/ml/processing/output/train"))
     parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/output/test"))
     parser.add_argument("--dataset-dir", type=Path, default=Path("/opt/ml/processing/output/dataset"))
+    parser.add_argument("--data-version", default=LATEST)
     parser.add_argument("--text-column", default=TEXT_COLUMN)
     parser.add_argument("--label-column", default=LABEL_COLUMN)
     parser.add_argument("--test-size", type=float, default=0.2)
@@ -132,11 +135,22 @@ def dataset_version(files: Sequence[Path]) -> dict[str, Any]:
     return {"sha256": sha256, "etag": etag, "files": entries}
 
 
+def check_version(version: dict[str, Any], requested: str) -> dict[str, Any]:
+    """Return ``version`` with the ``requested`` data version recorded; raise
+    :class:`StepError` unless ``requested`` is ``latest``, the data's SHA-256 or its ETag."""
+    if requested not in (LATEST, version["sha256"], version["etag"].strip('"')):
+        raise StepError(f"The input data is version {version['sha256']} (ETag {version['etag']}), not "
+                        f"\"{requested}\" as this run's InputDataVersion says: it changed after the run "
+                        f"was started. Start the pipeline again.")
+    return {**version, "requested": requested}
+
+
 def run(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv``, then read, clean, split and write the data."""
     args = parse_args(argv)
     raw = load(args.input_dir, args.text_column, args.label_column)
-    write_json(args.dataset_dir / DATASET_FILE, dataset_version(find_csv_files(args.input_dir)))
+    version = check_version(dataset_version(find_csv_files(args.input_dir)), args.data_version)
+    write_json(args.dataset_dir / DATASET_FILE, version)
     data = clean(raw)
     train, test = split(data, args.test_size, args.seed)
     train_path = write_csv(train, args.train_dir, "train.csv")

@@ -173,3 +173,18 @@ def test_dataset_version_is_the_inputs_sha256_and_s3_etag(tmp_path: Path) -> Non
     assert both["etag"] == "2 files"
     assert [f["name"] for f in both["files"]] == sorted([path.name, second.name])
     assert both["sha256"] != version["sha256"]
+
+
+def test_a_requested_data_version_must_match_what_is_read(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_input(tmp_path / "in", {"text": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"]})
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    for accepted in (sha256, md5, "latest"):
+        assert run_main(tmp_path, "--test-size", "0.5", "--data-version", accepted) == 0, accepted
+        version = json.loads((tmp_path / "dataset" / "dataset.json").read_text(encoding="utf-8"))
+        assert version["requested"] == accepted
+    assert run_main(tmp_path, "--test-size", "0.5", "--data-version", "0" * 64) == 1
+    assert capsys.readouterr().err == (f"preprocess: The input data is version {sha256} (ETag \"{md5}\"), not "
+                                       f"\"{'0' * 64}\" as this run's InputDataVersion says: it changed after "
+                                       f"the run was started. Start the pipeline again.\n")
