@@ -94,6 +94,11 @@ export async function definitionInputs(
   env: Environment,
   options: { image?: string; commit?: string },
 ): Promise<DefinitionInputs> {
+  if (options.commit !== undefined && !/^[0-9a-f]{7,64}$/.test(options.commit)) {
+    throw new UsageError(
+      `--commit "${options.commit}" is not a git commit id: give 7 to 64 hex digits (git rev-parse HEAD)`,
+    );
+  }
   const placeholder = { ...offlineInputs(ctx.config, env), commit: options.commit ?? UNKNOWN_COMMIT };
   if (options.image && !/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(options.image)) {
     throw new UsageError(
