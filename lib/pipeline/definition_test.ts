@@ -198,3 +198,49 @@ Deno.test("operations: the config's tags on every job and version, retries on ev
     TrialName: { Get: "Execution.PipelineExecutionId" },
   });
 });
+
+/** Problems botocore's SageMaker service model finds in the definition's job and registration arguments. */
+async function serviceModelProblems(value: unknown): Promise<string[]> {
+  const child = new Deno.Command("python3", {
+    args: [`${REPO}/tests/sagemaker_model_check.py`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(canonicalJson(value)));
+  await writer.close();
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.code === 0 || out.code === 1, `the service-model check could not run (exit ${out.code}): ${stderr}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
+Deno.test("every step's arguments, new fields included, satisfy SageMaker's service model (botocore)", async () => {
+  const withCommit = buildDefinition({ ...offlineInputs(config, "prod"), commit: "f".repeat(40) });
+  assert.deepEqual(await serviceModelProblems(withCommit), []);
+  // The same check must catch what SageMaker would reject, or it proves nothing.
+  const broken = structuredClone(withCommit) as PipelineDefinition;
+  const steps = allSteps(broken.Steps);
+  const train = steps.find((s) => s.Name === STEP.train);
+  const register = steps.find((s) => s.Name === STEP.register);
+  assert.ok(train?.Type === "Training" && register?.Type === "RegisterModel");
+  train.Arguments.ResourceConfig!.InstanceType = "ml.m5.huge" as never;
+  train.Arguments.Tags = [{ Key: "k".repeat(129), Value: "v" }];
+  train.Arguments.AlgorithmSpecification!.MetricDefinitions = [{ Name: "", Regex: "x" }];
+  register.Arguments.CustomerMetadataProperties = { "not a key!": "v" };
+  (register.Arguments as Record<string, unknown>).ModelApprovalStatuz = "Approved";
+  assert.deepEqual(
+    (await serviceModelProblems(broken)).map((p) =>
+      p.replace(/ does not match .*/, " does not match").replace(/\d+ values/, "N values")
+    ),
+    [
+      "Train.AlgorithmSpecification.MetricDefinitions[0].Name: 0 characters, outside 1-255",
+      'Train.AlgorithmSpecification.MetricDefinitions[0].Name: "" does not match',
+      'Train.ResourceConfig.InstanceType: "ml.m5.huge" is not one of TrainingInstanceType\'s N values',
+      "Train.Tags[0].Key: 129 characters, outside 1-128",
+      "RegisterModel.ModelApprovalStatuz: not a member of CreateModelPackageInput",
+      'RegisterModel.CustomerMetadataProperties key "not a key!": "not a key!" does not match',
+    ],
+  );
+});
