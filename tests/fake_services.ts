@@ -92,6 +92,14 @@ export class FakeSageMaker {
         p.roleArn = input.RoleArn;
         return jsonResponse({ PipelineArn: p.arn });
       }
+      case "AddTags": {
+        const p = [...this.pipelines.values()].find((x) => x.arn === input.ResourceArn);
+        if (!p) return jsonError(400, "ValidationException", `Resource ${input.ResourceArn} does not exist.`);
+        const tags = new Map((p.tags ?? []).map((t) => [t.Key, t.Value]));
+        for (const t of input.Tags ?? []) tags.set(t.Key, t.Value);
+        p.tags = [...tags].map(([Key, Value]) => ({ Key, Value }));
+        return jsonResponse({ Tags: p.tags });
+      }
       case "StartPipelineExecution": {
         const p = this.pipelines.get(input.PipelineName);
         if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);

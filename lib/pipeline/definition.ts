@@ -349,8 +349,10 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     Version: "2020-12-01",
     Metadata: {},
     Parameters: parameters(inputs),
-    // SageMaker's default made explicit: runs are grouped as trials of an experiment named after the pipeline.
-    PipelineExperimentConfig: { ExperimentName: execution.pipelineName, TrialName: execution.id },
+    // No PipelineExperimentConfig, on purpose: SageMaker would record each run as a trial of a (legacy)
+    // SageMaker Experiments experiment, which needs CreateExperiment/CreateTrial/AssociateTrialComponent
+    // rights on the execution role. What a run produced is already traceable without them: every model
+    // version names its execution, commit, image and data, and the jobs carry the pipeline's lineage.
     Steps: [preprocess, train, evaluate, check],
   };
 }

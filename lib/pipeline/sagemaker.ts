@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  AddTagsCommand,
   CreatePipelineCommand,
   DescribePipelineCommand,
   DescribePipelineExecutionCommand,
@@ -89,8 +90,8 @@ export class PipelineService {
   }
 
   /**
-   * Creates the pipeline (with `tags`), or updates it when its definition or role differ;
-   * makes no write call at all when both are unchanged.
+   * Creates the pipeline (with `tags`), or updates it (and adds `tags`) when its definition or
+   * role differ; makes no write call at all when both are unchanged.
    */
   async upsert(
     name: string,
@@ -99,7 +100,7 @@ export class PipelineService {
     tags: Record<string, string> = {},
   ): Promise<UpsertAction> {
     const body = canonicalJson(definition);
-    let current: { PipelineDefinition?: string; RoleArn?: string } | null = null;
+    let current: { PipelineArn?: string; PipelineDefinition?: string; RoleArn?: string } | null = null;
     try {
       current = await this.client.send(new DescribePipelineCommand({ PipelineName: name }));
     } catch (error) {
@@ -126,11 +127,18 @@ export class PipelineService {
         if (errorName(error) !== "ResourceInUse" && !/already exists/i.test((error as Error).message)) throw error;
       }
     }
-    await this.#withRetry(
+    const updated = await this.#withRetry(
       "update",
       () =>
         this.client.send(new UpdatePipelineCommand({ PipelineName: name, PipelineDefinition: body, RoleArn: roleArn })),
     );
+    // UpdatePipeline leaves tags alone; the config's tags are in the definition, so a change updates and lands here.
+    const arn = updated.PipelineArn ?? current?.PipelineArn;
+    if (arn && Object.keys(tags).length > 0) {
+      await this.client.send(
+        new AddTagsCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+      );
+    }
     return "updated";
   }
 

@@ -115,3 +115,20 @@ Deno.test("uploadIfChanged skips content that is already there", async () => {
   assert.equal(t.aws.callsTo("s3").filter((c) => c.action.startsWith("PUT")).length, 1, "one upload only");
   assert.equal(await uploadIfChanged(t.s3Client, "b", "data/sample.csv", new TextEncoder().encode("changed")), true);
 });
+
+Deno.test("the config's tags go on the pipeline when it is created and again when it is updated", async () => {
+  await using t = await setup();
+  await t.service.upsert("p", definition, inputs.executionRoleArn, { project: "a" });
+  assert.deepEqual(t.sagemaker.pipelines.get("p")?.tags, [{ Key: "project", Value: "a" }]);
+  const changed = buildDefinition({ ...inputs, commit: "1".repeat(40) });
+  assert.equal(await t.service.upsert("p", changed, inputs.executionRoleArn, { project: "b", team: "ml" }), "updated");
+  assert.deepEqual(t.sagemaker.pipelines.get("p")?.tags, [{ Key: "project", Value: "b" }, {
+    Key: "team",
+    Value: "ml",
+  }]);
+  assert.equal(
+    await t.service.upsert("p", changed, inputs.executionRoleArn, { project: "b", team: "ml" }),
+    "unchanged",
+  );
+  assert.equal(t.aws.callsTo("sagemaker", "AddTags").length, 1, "tags are added with an update only");
+});

@@ -120,18 +120,11 @@ export interface Parameter {
   EnumValues?: string[];
 }
 
-/** Experiment and trial that executions are recorded under (expressions allowed). */
-export interface PipelineExperimentConfig {
-  ExperimentName: Value;
-  TrialName: Value;
-}
-
 /** The pipeline definition document SageMaker stores. */
 export interface PipelineDefinition {
   Version: "2020-12-01";
   Metadata: Record<string, never>;
   Parameters: Parameter[];
-  PipelineExperimentConfig?: PipelineExperimentConfig;
   Steps: Step[];
 }
 
