@@ -15,6 +15,7 @@ import { TaskError, UsageError } from "../cli.ts";
 import { type Environment, hyperparameterProblem, HYPERPARAMETERS } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { outputsFile } from "../deploy.ts";
+import { sha256Hex } from "../hash.ts";
 import { writeIfChanged } from "../terraform.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
@@ -146,15 +147,6 @@ export async function headCommit(repoDir: string): Promise<string | null> {
   return packed?.split("\n").find((line) => line.endsWith(` ${ref}`))?.split(" ")[0] ?? null;
 }
 
-/** Copies a file only when the target differs (the local stand-in for upload-data). */
-async function syncFile(from: string, to: string): Promise<boolean> {
-  const source = await Deno.readFile(from).catch(() => {
-    throw new TaskError(`The dataset "${from}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
-  });
-  await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
-  return await writeIfChanged(to, source);
-}
-
 /** Options of {@linkcode localRun}. */
 export interface LocalRunCommandOptions {
   env: Environment;
@@ -173,17 +165,29 @@ export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions
   const commit = options.commit ?? await headCommit(repoDir) ?? UNKNOWN_COMMIT;
   const definition = checkedDefinition({ ...offlineInputs(ctx.config, options.env), commit });
   const venv = await PythonEnv.ensure(repoDir);
+  const dataset = ctx.config.data.pipeline.dataset.path;
+  const bytes = await Deno.readFile(`${repoDir}/${dataset}`).catch(() => {
+    throw new TaskError(
+      `The dataset "${dataset}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`,
+    );
+  });
+  // As `start` does: the run declares the version of the data it trains on, unless told otherwise.
+  const given = new Set(options.params.map((p) => p.slice(0, p.indexOf("="))));
+  const params = given.has("InputData") || given.has("InputDataVersion")
+    ? options.params
+    : [...options.params, `InputDataVersion=${await sha256Hex(bytes)}`];
   const pipelineRun = new LocalPipelineRun(definition, {
     root,
     python: venv.python,
     programDir: `${repoDir}/training-pipeline/src`,
-    params: options.params,
+    params,
     check: hyperparameterCheck,
     pipelineName: ctx.config.names.pipeline,
   });
-  const dataset = ctx.config.data.pipeline.dataset.path;
   const inputData = String(definition.Parameters.find((p) => p.Name === "InputData")!.DefaultValue);
-  const uploaded = await syncFile(`${repoDir}/${dataset}`, pipelineRun.s3Path(inputData));
+  const target = pipelineRun.s3Path(inputData);
+  await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+  const uploaded = await writeIfChanged(target, bytes);
   log.step(uploaded ? "Uploaded" : "Unchanged", `${dataset} → ${inputData} (local)`);
   log.step("Starting", `${ctx.config.names.pipeline} locally, execution ${pipelineRun.executionId}`);
   return await pipelineRun.run();

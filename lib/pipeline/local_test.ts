@@ -139,6 +139,11 @@ Deno.test({
       DataETag: `"${createHash("md5").update(sample).digest("hex")}"`,
     });
     assert.match(pkg.CustomerMetadataProperties.GitCommit, /^[0-9a-f]{40}$/);
+    assert.equal(
+      ok.parameters.InputDataVersion,
+      pkg.CustomerMetadataProperties.DataSha256,
+      "the run declared its data",
+    );
     const quality = JSON.parse(await Deno.readTextFile(`${ok.registered!.dir}/metrics.json`));
     assert.equal(quality.multiclass_classification_metrics.accuracy.value, report.metrics.accuracy.value);
     const trainLog = await Deno.readTextFile(`${ok.runDir}/Train/output.log`);
@@ -146,6 +151,17 @@ Deno.test({
     assert.equal(trained.MetricName, "train:accuracy");
     assert.ok(trained.Value > 0.9, `training metric parsed from the log: ${trained.Value}`);
 
+    const stale = await localRun(ctx, {
+      env: "dev",
+      params: [`InputDataVersion=${"0".repeat(64)}`],
+      root,
+      repoDir: REPO,
+    });
+    assert.equal(stale.failedStep, "Preprocess", "data of another version fails Preprocess, with its reason");
+    assert.match(
+      stale.failureReason ?? "",
+      /^The input data is version [0-9a-f]{64} .* Start the pipeline again\. \(log: /,
+    );
     const failed = await localRun(ctx, { env: "dev", params: ["AccuracyThreshold=1.01"], root, repoDir: REPO });
     assert.equal(failed.status, "Failed");
     assert.equal(failed.failedStep, "AccuracyTooLow");
