@@ -256,8 +256,8 @@ export class LocalPipelineRun {
   }
 
   /**
-   * Copies an input as SageMaker does: a URI naming one object gives `target/<its name>`, a prefix
-   * gives every object under it, at its path below the prefix.
+   * Copies an input as SageMaker does: a URI naming one object gives `target/<its name>`; a prefix
+   * ending at a `/` boundary (a "folder") gives every object under it, at its path below the prefix.
    */
   async #download(uri: string, target: string, what: string): Promise<void> {
     if (!/^s3:\/\/[^/]+/.test(uri)) throw new StepFailed(`${what}: "${uri}" is not an S3 URI (s3://bucket/key).`);
