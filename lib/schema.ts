@@ -87,17 +87,17 @@ export function string(options: StringOptions): Schema<string> {
   };
 }
 
-/** One of a fixed list of strings; `expected` replaces the listing of a long list in messages. */
+/** One of a fixed list of strings. */
 export function literal<const T extends string>(
   values: readonly T[],
-  options: Common & { expected?: string },
+  options: Common,
 ): Schema<T> {
   return {
     check(value, path, issues) {
       if (typeof value !== "string" || !values.includes(value as T)) {
         issues.push({
           path,
-          message: `${show(value)} is not ${options.expected ?? `one of ${values.map((v) => `"${v}"`).join(", ")}`}`,
+          message: `${show(value)} is not one of ${values.map((v) => `"${v}"`).join(", ")}`,
         });
       }
     },
