@@ -50,6 +50,11 @@ export const task = defineTask({
       description: "Override a pipeline parameter (repeatable).",
     },
     image: { type: "string", value: "URI@sha256:…", description: "The training image pinned by digest." },
+    commit: {
+      type: "string",
+      value: "SHA",
+      description: "definition, upsert: the git commit recorded on model versions (default: $GITHUB_SHA).",
+    },
     offline: { type: "boolean", description: "definition: use placeholder Terraform outputs and image digest." },
     token: {
       type: "string",
@@ -90,6 +95,7 @@ export const task = defineTask({
       );
     }
     const ctx = await loadContext(options);
+    const commit = options.commit ?? Deno.env.get("GITHUB_SHA");
     const json = (value: unknown) => options.json && console.log(JSON.stringify(value, null, 2));
     const ended = (state: { status: string }) => {
       if (state.status === "Succeeded") return ExitCode.ok;
@@ -99,10 +105,10 @@ export const task = defineTask({
     };
     switch (command) {
       case "definition":
-        await commands.printDefinition(ctx, env, options.image);
+        await commands.printDefinition(ctx, env, { image: options.image, commit });
         return ExitCode.ok;
       case "upsert": {
-        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image);
+        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image, commit);
         json({ action, definitionHash: hash });
         return ExitCode.ok;
       }
