@@ -8,6 +8,12 @@
  * The SDK honours `AWS_ENDPOINT_URL_<SERVICE>`, which is how the tests point
  * it at the fake AWS server.
  *
+ * Every client's configuration comes from {@linkcode AwsAccess.clientConfig}:
+ * the SDK's standard retry mode (3 attempts), a connection timeout and an
+ * inactivity timeout of `MLOPS_AWS_TIMEOUT` seconds (default 20), so an
+ * endpoint that accepts connections and never answers fails with one line
+ * naming the service, the endpoint and the timeout (see {@linkcode awsTimeout}).
+ *
  * @example
  * ```ts
  * import { Config } from "./config.ts";
@@ -19,12 +25,117 @@
  * @module
  */
 import type { fromIni } from "@aws-sdk/credential-providers";
+import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Interrupted, TaskError, UsageError } from "./cli.ts";
 import type { AccountName, Config, Environment } from "./config.ts";
 import { log } from "./log.ts";
 
 /** An SDK credential provider. */
 export type CredentialProvider = ReturnType<typeof fromIni>;
+
+/** Seconds an AWS endpoint may stay silent before a call fails, unless `MLOPS_AWS_TIMEOUT` says otherwise. */
+export const DEFAULT_AWS_TIMEOUT_SECONDS = 20;
+/** Attempts per AWS call (the SDK's standard retry mode). */
+export const AWS_MAX_ATTEMPTS = 3;
+
+/** The timeout of AWS calls in seconds: `MLOPS_AWS_TIMEOUT`, or the default. */
+export function awsTimeoutSeconds(env: { get(key: string): string | undefined } = Deno.env): number {
+  const raw = env.get("MLOPS_AWS_TIMEOUT");
+  if (raw === undefined || raw === "") return DEFAULT_AWS_TIMEOUT_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UsageError(`Invalid MLOPS_AWS_TIMEOUT "${raw}": use a number of seconds such as 20`);
+  }
+  return seconds;
+}
+
+/** The retry and timeout settings every SDK client gets. */
+export interface ClientTuning {
+  maxAttempts: number;
+  retryMode: "standard";
+  /** A `@smithy/node-http-handler` handler with the timeouts, annotating its timeouts with the endpoint. */
+  requestHandler: NodeHttpHandler;
+}
+
+/** A timeout of an AWS call, with what the user needs to act on it. */
+export interface AwsTimeout {
+  service: string;
+  endpoint: string;
+  seconds: number;
+}
+
+/**
+ * The service an endpoint belongs to: the `AWS_ENDPOINT_URL_<SERVICE>` that
+ * names it, or the first label of an AWS host (`api.ecr.…` → ECR).
+ */
+export function serviceOfEndpoint(endpoint: string, env: Record<string, string> = Deno.env.toObject()): string {
+  const url = (() => {
+    try {
+      return new URL(endpoint);
+    } catch {
+      return null;
+    }
+  })();
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^AWS_ENDPOINT_URL_(\w+)$/.exec(key);
+    if (match && url && value.replace(/\/$/, "") === url.origin) return match[1].replace(/_/g, " ");
+  }
+  const labels = url?.hostname.split(".") ?? [];
+  if (labels.at(-1) === "com" && labels.includes("amazonaws")) {
+    const service = labels[0] === "api" ? labels[1] : labels.find((l) => /^s3/.test(l)) ?? labels[0];
+    return service.toUpperCase();
+  }
+  return "AWS";
+}
+
+/** The details of a timeout the request handler annotated, or null for any other error. */
+export function awsTimeout(error: unknown): AwsTimeout | null {
+  const e = error as { name?: string; mlopsEndpoint?: string; mlopsTimeoutSeconds?: number };
+  if (e?.name !== "TimeoutError" || !e.mlopsEndpoint) return null;
+  return {
+    service: serviceOfEndpoint(e.mlopsEndpoint),
+    endpoint: e.mlopsEndpoint,
+    seconds: e.mlopsTimeoutSeconds ?? DEFAULT_AWS_TIMEOUT_SECONDS,
+  };
+}
+
+/** The sentence a user reads when an AWS endpoint did not answer. */
+export function timeoutMessage(timeout: AwsTimeout, what: string): string {
+  return `Cannot ${what}: ${timeout.service} at ${timeout.endpoint} did not answer within ${timeout.seconds} s ` +
+    `(${AWS_MAX_ATTEMPTS} attempts). Check the network, the region and any AWS_ENDPOINT_URL* override; ` +
+    `MLOPS_AWS_TIMEOUT=<seconds> sets the limit.`;
+}
+
+/**
+ * Retry mode and timeouts for an SDK client: the one place they are set.
+ * The connection timeout is the same limit, capped at 10 s.
+ */
+export async function clientTuning(seconds = awsTimeoutSeconds()): Promise<ClientTuning> {
+  const { NodeHttpHandler: Handler } = await import("@smithy/node-http-handler");
+  const ms = Math.round(seconds * 1000);
+  class TimedHandler extends Handler {
+    override async handle(...args: Parameters<NodeHttpHandler["handle"]>) {
+      try {
+        return await super.handle(...args);
+      } catch (error) {
+        if ((error as Error)?.name === "TimeoutError") {
+          const [request] = args;
+          const port = request.port ? `:${request.port}` : "";
+          Object.assign(error as Error, {
+            mlopsEndpoint: `${request.protocol}//${request.hostname}${port}`,
+            mlopsTimeoutSeconds: seconds,
+          });
+        }
+        throw error;
+      }
+    }
+  }
+  return {
+    maxAttempts: AWS_MAX_ATTEMPTS,
+    retryMode: "standard",
+    requestHandler: new TimedHandler({ connectionTimeout: Math.min(ms, 10_000), socketTimeout: ms }),
+  };
+}
 
 /** How an account's credentials are found. */
 export interface CredentialSource {
@@ -43,6 +154,20 @@ export interface Identity {
 export function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.$metadata?.httpStatusCode === 404 || e.name === "NotFound" || e.name === "NoSuchKey";
+}
+
+/**
+ * The reason of an SDK error in words. An answer that is not an AWS error (an HTML page from a
+ * proxy or gateway) leaves the SDK with "Unknown"; say what came back instead.
+ */
+export function sdkErrorReason(error: unknown): string {
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  if (status && (!e.message || /^Unknown(Error)?$/.test(e.message) || e.name === "Unknown")) {
+    return `the endpoint answered HTTP ${status} with a body that is not an AWS response (a proxy or gateway in the way?)`;
+  }
+  const name = e?.name && e.name !== "Error" ? `${e.name}: ` : "";
+  return `${name}${e?.message || "no reason given"}`;
 }
 
 /** Whether S3 requests go to an endpoint override (a fake, a proxy), which needs path-style addressing. */
@@ -83,16 +208,22 @@ export class AwsAccess {
     return source.profile ? `profile "${source.profile}"` : "the environment's credentials";
   }
 
-  /** An SDK credential provider for `account`. */
+  /** An SDK credential provider for `account` (its own STS/SSO calls get the same timeouts). */
   async credentials(account: AccountName): Promise<CredentialProvider> {
     const { fromIni, fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
     const { profile } = this.source(account);
-    return profile ? fromIni({ profile }) : fromNodeProviderChain();
+    const clientConfig = { region: this.config.region, ...(await clientTuning()) } as never;
+    return profile ? fromIni({ profile, clientConfig }) : fromNodeProviderChain({ clientConfig });
   }
 
-  /** Client options (region, credentials) for an SDK client acting in `account`. */
-  async clientConfig(account: AccountName): Promise<{ region: string; credentials: CredentialProvider }> {
-    return { region: this.config.region, credentials: await this.credentials(account) };
+  /**
+   * Client options for an SDK client acting in `account`: region, credentials, and the
+   * standard retry mode with the timeouts of {@linkcode clientTuning}. Every client is built from it.
+   */
+  async clientConfig(
+    account: AccountName,
+  ): Promise<{ region: string; credentials: CredentialProvider } & ClientTuning> {
+    return { region: this.config.region, credentials: await this.credentials(account), ...(await clientTuning()) };
   }
 
   /** An S3 client acting in `account` (path-style when an endpoint override is set). */
@@ -117,14 +248,13 @@ export class AwsAccess {
     if (error instanceof TaskError || error instanceof Interrupted || error instanceof UsageError) {
       return error;
     }
+    const timeout = awsTimeout(error);
+    if (timeout) return new TaskError(timeoutMessage(timeout, what), { cause: error });
     const text = `${(error as Error).name ?? ""} ${(error as Error).message ?? ""}`;
     if (/credential|expired|ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch/i.test(text)) {
       return this.credentialError(account, error);
     }
-    const name = (error as Error).name && (error as Error).name !== "Error" ? `${(error as Error).name}: ` : "";
-    return new TaskError(`Cannot ${what}: ${name}${sentence((error as Error).message || "no reason given")}`, {
-      cause: error,
-    });
+    return new TaskError(`Cannot ${what}: ${sentence(sdkErrorReason(error))}`, { cause: error });
   }
 
   /** Asks STS who the credentials of `account` belong to. */
@@ -170,6 +300,10 @@ export class AwsAccess {
   /** Turns an SDK credential failure into one line that says how to log in. */
   credentialError(account: AccountName, error: unknown): TaskError {
     const source = this.source(account);
+    const timeout = awsTimeout(error);
+    if (timeout) {
+      return new TaskError(timeoutMessage(timeout, `check the identity of "${account}"`), { cause: error });
+    }
     const err = error as { name?: string; message?: string; Code?: string };
     const text = `${err.name ?? ""} ${err.Code ?? ""} ${err.message ?? ""}`;
     const who = this.describe(source);
@@ -177,7 +311,8 @@ export class AwsAccess {
       ? `Log in with: aws sso login --profile ${source.profile} (or configure the profile with: aws configure --profile ${source.profile})`
       : "Provide credentials in the environment (in GitHub Actions: aws-actions/configure-aws-credentials with the role ARN), or drop --no-profile to use the profile from the config";
     if (/expired|ExpiredToken|RequestExpired|refresh failed/i.test(text)) {
-      return new TaskError(`The credentials of ${who} for "${account}" have expired. ${login}.`, { cause: error });
+      const whose = source.profile ? `The credentials of ${who}` : "The environment's credentials";
+      return new TaskError(`${whose} for "${account}" have expired. ${login}.`, { cause: error });
     }
     if (
       /could not be found|Could not load credentials|CredentialsProviderError|not found in|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient/i
@@ -187,7 +322,7 @@ export class AwsAccess {
     }
     return new TaskError(
       `Cannot check the identity of "${account}" with ${who}: ${
-        sentence(err.message ?? String(error))
+        sentence(sdkErrorReason(error))
       } Check the network and the region "${this.config.region}".`,
       { cause: error },
     );

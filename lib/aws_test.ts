@@ -100,3 +100,26 @@ Deno.test("CI and --no-profile use the environment's credentials", () => {
   assert.deepEqual(aws.source("dev"), { account: "dev", profile: null });
   assert.equal(aws.describe(aws.source("dev")), "the environment's credentials");
 });
+
+Deno.test("a timed-out endpoint is named by its service: the override that points at it, or its AWS host", async () => {
+  const { serviceOfEndpoint, timeoutMessage } = await import("./aws.ts");
+  const env = { AWS_ENDPOINT_URL_STS: "http://127.0.0.1:4566/", AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9000" };
+  assert.equal(serviceOfEndpoint("http://127.0.0.1:4566", env), "STS");
+  assert.equal(serviceOfEndpoint("https://api.ecr.eu-west-1.amazonaws.com", {}), "ECR");
+  assert.equal(serviceOfEndpoint("https://api.sagemaker.eu-west-1.amazonaws.com:443", {}), "SAGEMAKER");
+  assert.equal(serviceOfEndpoint("https://bucket.s3.eu-west-1.amazonaws.com", {}), "S3");
+  assert.equal(serviceOfEndpoint("http://10.0.0.1:8080", {}), "AWS");
+  assert.equal(
+    timeoutMessage({ service: "STS", endpoint: "https://sts.eu-west-1.amazonaws.com", seconds: 20 }, "deploy"),
+    "Cannot deploy: STS at https://sts.eu-west-1.amazonaws.com did not answer within 20 s (3 attempts). " +
+      "Check the network, the region and any AWS_ENDPOINT_URL* override; MLOPS_AWS_TIMEOUT=<seconds> sets the limit.",
+  );
+});
+
+Deno.test("MLOPS_AWS_TIMEOUT is a positive number of seconds, 20 by default", async () => {
+  const { awsTimeoutSeconds } = await import("./aws.ts");
+  const env = (value?: string) => ({ get: () => value });
+  assert.equal(awsTimeoutSeconds(env()), 20);
+  assert.equal(awsTimeoutSeconds(env("1.5")), 1.5);
+  assert.throws(() => awsTimeoutSeconds(env("0")), /Invalid MLOPS_AWS_TIMEOUT "0"/);
+});

@@ -54,7 +54,7 @@ export class TaskError extends Error {
 /** The task was interrupted (SIGINT/SIGTERM) and its children have stopped. */
 export class Interrupted extends Error {
   constructor(what = "the task") {
-    super(`Interrupted: ${what} stopped. Re-run the same command to continue; it picks up where the accounts are.`);
+    super(`Interrupted: ${what} stopped. Re-run the same command to continue.`);
     this.name = "Interrupted";
   }
 }
@@ -109,6 +109,8 @@ export interface TaskSpec<O extends Record<string, OptionSpec>> {
   examples: string[];
   /** Whether arguments after `--` are accepted. */
   passthrough?: boolean;
+  /** Whether the task reads the config file (and so takes `--config`); default true. */
+  usesConfig?: boolean;
   run(args: TaskArgs<O>): Promise<number | void> | number | void;
 }
 
@@ -137,8 +139,18 @@ function optionLabel(name: string, spec: OptionSpec): string {
   return `${spec.short ? `-${spec.short}, ` : "    "}--${name}${value}`;
 }
 
+/** The common options a task takes: `--config` only when it reads the config. */
+function commonOptions(spec: { usesConfig?: boolean }): Record<string, OptionSpec> {
+  if (spec.usesConfig !== false) return COMMON_OPTIONS;
+  const { config: _config, ...rest } = COMMON_OPTIONS;
+  return rest;
+}
+
+/** The exit codes every task shares, for help texts that do not list their own. */
+export const EXIT_CODES_HELP = "Exit codes: 0 success; 1 failure; 2 usage error; 130 interrupted.";
+
 function renderHelp<O extends Record<string, OptionSpec>>(spec: TaskSpec<O>): string {
-  const options: [string, OptionSpec][] = [...Object.entries(spec.options), ...Object.entries(COMMON_OPTIONS)];
+  const options: [string, OptionSpec][] = [...Object.entries(spec.options), ...Object.entries(commonOptions(spec))];
   const labels = options.map(([n, o]) => optionLabel(n, o));
   const width = Math.max(...labels.map((l) => l.length), ...(spec.positionals ?? []).map((p) => p.name.length + 2));
   const lines = [spec.summary, "", `Usage: ${spec.usage}`];
@@ -156,13 +168,14 @@ function renderHelp<O extends Record<string, OptionSpec>>(spec: TaskSpec<O>): st
     lines.push(`  ${labels[i].padEnd(width)}  ${o.description}${choices}`);
   });
   lines.push("", "Examples:", ...spec.examples.map((e) => `  ${e}`));
+  if (!spec.description?.includes("Exit codes")) lines.push("", EXIT_CODES_HELP);
   return lines.join("\n");
 }
 
 function usageFromParseError(error: Error, spec: TaskSpec<Record<string, OptionSpec>>): UsageError {
   const code = (error as { code?: string }).code;
   const flag = /'(-[^']*)'/.exec(error.message)?.[1];
-  const valid = [...Object.keys(spec.options), ...Object.keys(COMMON_OPTIONS)].map((o) => `--${o}`).join(", ");
+  const valid = [...Object.keys(spec.options), ...Object.keys(commonOptions(spec))].map((o) => `--${o}`).join(", ");
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     return new UsageError(`Unknown option "${flag}" for "deno task ${spec.name}". Valid options: ${valid}`);
   }
@@ -188,7 +201,7 @@ export function parseTaskArgs<O extends Record<string, OptionSpec>>(
   if (rest.length > 0 && !spec.passthrough) {
     throw new UsageError(`"deno task ${spec.name}" takes no arguments after "--" (got ${rest.join(" ")})`);
   }
-  const all = { ...spec.options, ...COMMON_OPTIONS } as Record<string, OptionSpec>;
+  const all = { ...spec.options, ...commonOptions(spec) } as Record<string, OptionSpec>;
   const parseOptions = Object.fromEntries(
     Object.entries(all).map(([name, o]) => [
       name,
@@ -213,7 +226,12 @@ export function parseTaskArgs<O extends Record<string, OptionSpec>>(
       }
     }
   }
-  values.config ??= Deno.env.get("MLOPS_CONFIG") || "mlops.config.json";
+  if (spec.usesConfig !== false) {
+    values.config = resolveConfigPath(
+      (values.config as string | undefined) ?? Deno.env.get("MLOPS_CONFIG"),
+      Deno.env.get("INIT_CWD"),
+    );
+  }
 
   const specs = spec.positionals ?? [];
   const positionals: Record<string, string | undefined> = {};
@@ -236,6 +254,36 @@ export function parseTaskArgs<O extends Record<string, OptionSpec>>(
   return { help: false, options: values as Options<O>, positionals, rest };
 }
 
+/**
+ * The config file a task reads: `given` (from `--config` or `MLOPS_CONFIG`) resolved against the
+ * directory the user typed the command in (`deno task` passes it as `INIT_CWD`, and runs the task
+ * at the repository root), or `mlops.config.json` at the repository root.
+ */
+export function resolveConfigPath(given: string | undefined, initCwd: string | undefined): string {
+  if (!given) return "mlops.config.json";
+  if (given.startsWith("/") || !initCwd) return given;
+  return `${initCwd.replace(/\/$/, "")}/${given.replace(/^\.\//, "")}`;
+}
+
+/**
+ * The one line for a file-system error the task did not expect (a read-only or
+ * misplaced `.mlops/`, a full disk), or null for any other error.
+ */
+export function fileSystemProblem(error: unknown): string | null {
+  const kinds: [new (...args: never[]) => Error, string][] = [
+    [Deno.errors.PermissionDenied, "permission denied"],
+    [Deno.errors.NotADirectory, "a file is in the way of a directory"],
+    [Deno.errors.IsADirectory, "a directory is in the way of a file"],
+    [Deno.errors.AlreadyExists, "a file is in the way"],
+  ];
+  const kind = kinds.find(([type]) => error instanceof type);
+  if (!kind) return null;
+  const path = /'([^']+)'/.exec((error as Error).message)?.[1];
+  const where = path ? ` "${path}"` : "";
+  return `Cannot write${where}: ${kind[1]} (${(error as Error).message.split(":")[0]}). ` +
+    `Make it writable for you, or move it out of the way (.mlops/ holds only scratch files and may be deleted), and re-run.`;
+}
+
 /** Prints an error the task conventions way and returns the exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof UsageError) {
@@ -247,7 +295,8 @@ export function reportError(error: unknown): number {
     return ExitCode.interrupted;
   }
   const err = error instanceof Error ? error : new Error(String(error));
-  log.error(err.message);
+  const fileSystem = fileSystemProblem(err);
+  log.error(fileSystem ?? err.message);
   if (isDebug()) {
     log.info(err.stack ?? "");
     let cause = err.cause;
@@ -255,7 +304,7 @@ export function reportError(error: unknown): number {
       log.info(`caused by: ${cause instanceof Error ? cause.stack : String(cause)}`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
-  } else if (!(err instanceof TaskError)) {
+  } else if (!(err instanceof TaskError) && !fileSystem) {
     log.info("This is unexpected: re-run with --debug for the stack trace, and please report it.");
   }
   return err instanceof TaskError ? err.exitCode : ExitCode.failure;

@@ -87,3 +87,11 @@ Deno.test("exit codes: usage 2, task failure 1 (or its own), success 0", async (
   const ok = defineTask({ ...spec, run: () => ExitCode.changes });
   assert.equal(await ok.execute(["dev"]), ExitCode.changes);
 });
+
+Deno.test("a relative --config or MLOPS_CONFIG is read from where the command was typed", async () => {
+  const { resolveConfigPath } = await import("./cli.ts");
+  assert.equal(resolveConfigPath(undefined, "/repo/sub"), "mlops.config.json", "the default is the repository's");
+  assert.equal(resolveConfigPath("./mine.json", "/repo/sub/"), "/repo/sub/mine.json");
+  assert.equal(resolveConfigPath("/etc/mlops.json", "/repo/sub"), "/etc/mlops.json");
+  assert.equal(resolveConfigPath("mine.json", undefined), "mine.json", "deno run: the working directory");
+});

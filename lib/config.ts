@@ -22,6 +22,7 @@ import {
   literal,
   nullable,
   number,
+  type NumberOptions,
   object,
   record,
   show,
@@ -101,6 +102,63 @@ const environment = (env: Environment) =>
       .default(false),
   }, { description: `Settings of the ${env} environment.` });
 
+/** The training hyperparameters' types and bounds; each becomes a pipeline parameter of its type. */
+const hyperparameterFields = {
+  max_features: {
+    description: "Vocabulary size of the TF-IDF vectorizer.",
+    integer: true,
+    minimum: 1,
+    maximum: 10_000_000,
+    default: 20000,
+  },
+  ngram_max: { description: "Longest word n-gram.", integer: true, minimum: 1, maximum: 5, default: 2 },
+  C: { description: "Inverse regularisation strength.", exclusiveMinimum: 0, default: 1 },
+  seed: {
+    description: "Random state of the classifier.",
+    integer: true,
+    minimum: 0,
+    maximum: 2 ** 32 - 1,
+    default: 42,
+  },
+} satisfies Record<string, NumberOptions & { default: number }>;
+
+type Hyperparameter = keyof typeof hyperparameterFields;
+
+/**
+ * The training step's hyperparameters (training-pipeline/src/train.py checks the same): each a
+ * typed, bounded number with its default.
+ */
+const hyperparameters = Object.fromEntries(
+  Object.entries(hyperparameterFields).map(([name, { default: value, ...options }]) => [
+    name,
+    number(options).default(value),
+  ]),
+) as Record<Hyperparameter, z.ZodDefault<z.ZodNumber>>;
+
+/** Names of the training hyperparameters, in the order the config schema declares them. */
+export const HYPERPARAMETERS = Object.keys(hyperparameterFields) as Hyperparameter[];
+
+function isHyperparameter(name: string): name is Hyperparameter {
+  return Object.hasOwn(hyperparameterFields, name);
+}
+
+/** Whether a hyperparameter is an integer (else a float): the type of its pipeline parameter. */
+export function isIntegerHyperparameter(name: string): boolean {
+  return isHyperparameter(name) && "integer" in hyperparameterFields[name];
+}
+
+/**
+ * The problem with a hyperparameter value, as the config check words it (`"0" is not a number > 0`),
+ * or null when the value is valid; unknown names are problems too.
+ */
+export function hyperparameterProblem(name: string, value: unknown): string | null {
+  if (!isHyperparameter(name)) {
+    return `"${name}" is not a hyperparameter; expected one of ${HYPERPARAMETERS.join(", ")}`;
+  }
+  const parsed = hyperparameters[name].safeParse(value);
+  return parsed.success ? null : issuesOf(parsed.error)[0]?.message ?? null;
+}
+
 const configSchema = object({
   name: string({
     description: "Prefix of every resource name (lowercase letters, digits and dashes).",
@@ -146,11 +204,10 @@ const configSchema = object({
       minimum: 0,
       maximum: 1,
     }),
-    hyperparameters: record(
-      string({ description: "Hyperparameter name.", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expected: "an identifier" }),
-      number({ description: "Default value; overridable per run with --param." }),
-      { description: "Training hyperparameters, exposed as pipeline parameters." },
-    ),
+    hyperparameters: object(hyperparameters, {
+      description:
+        "Training hyperparameters (defaults of the pipeline parameters of the same name, overridable with --param).",
+    }),
     processingInstanceType: string({
       description: "Instance type of processing steps.",
       pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/,
@@ -241,10 +298,36 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
-function crossCheck(data: ConfigData): Issue[] {
+/** Whether a region is one the AWS SDK's partition data names; the default accepts any. */
+export type RegionCheck = (region: string) => boolean;
+
+/** The AWS SDK's partition data as a {@linkcode RegionCheck} (loaded on first use; it costs ~40 ms). */
+export async function sdkRegionCheck(): Promise<RegionCheck> {
+  const { partition } = await import("@aws-sdk/core/client");
+  // Known regions carry a description; anything else only matched a partition's pattern.
+  return (region) => Boolean((partition(region) as { description?: string }).description);
+}
+
+/**
+ * Checks across fields (promotion order, one account per environment, a region AWS knows). They run
+ * on the raw data beside the schema's checks, so every problem is reported at once; a field the
+ * schema already rejects is skipped.
+ */
+export function crossCheck(raw: unknown, schemaIssues: Issue[], knownRegion: RegionCheck = () => true): Issue[] {
   const issues: Issue[] = [];
+  const flagged = new Set(schemaIssues.map((i) => i.path));
+  const data = (raw ?? {}) as Partial<Record<string, unknown>>;
+  const region = data.region;
+  if (typeof region === "string" && !flagged.has("region") && !knownRegion(region)) {
+    issues.push({
+      path: "region",
+      message: `${show(region)} is not an AWS region the AWS SDK knows; use one such as eu-west-1`,
+    });
+  }
+  const environments = (data.environments ?? {}) as Partial<Record<string, { promoteFrom?: unknown }>>;
   for (const env of ENVIRONMENTS) {
-    const from = data.environments[env].promoteFrom;
+    const from = environments[env]?.promoteFrom;
+    if (typeof from !== "string" || !isEnvironment(from) || flagged.has(`environments.${env}.promoteFrom`)) continue;
     if (from === env) {
       issues.push({ path: `environments.${env}.promoteFrom`, message: `${show(from)} cannot promote from itself` });
     } else if (from && ENVIRONMENTS.indexOf(from) > ENVIRONMENTS.indexOf(env)) {
@@ -255,7 +338,10 @@ function crossCheck(data: ConfigData): Issue[] {
     }
   }
   const seen = new Map<string, string>();
-  for (const [name, { id }] of Object.entries(data.accounts)) {
+  const accounts = (data.accounts ?? {}) as Partial<Record<string, { id?: unknown }>>;
+  for (const [name, account] of Object.entries(accounts)) {
+    const id = account?.id;
+    if (typeof id !== "string" || flagged.has(`accounts.${name}.id`)) continue;
     const first = seen.get(id);
     if (first) {
       issues.push({
@@ -375,31 +461,38 @@ export class Config {
     this.subjects = new Subjects(data);
   }
 
-  /** Reads and validates a config file. */
+  /** Reads and validates a config file (regions against the AWS SDK's partition data). */
   static async load(file: string): Promise<Config> {
     let text: string;
     try {
       text = await Deno.readTextFile(file);
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound ? "the file does not exist" : (error as Error).message;
+      const reason = error instanceof Deno.errors.NotFound
+        ? "the file does not exist"
+        : error instanceof Deno.errors.IsADirectory
+        ? "it is a directory"
+        : (error as Error).message;
       throw new ConfigError(
         file,
         [{ path: "", message: `cannot be read: ${reason}` }],
-        "Pass --config <file> or create it from the example in the README",
+        "Run the task in the repository (its mlops.config.json is the example to edit), or pass --config <file>",
       );
     }
-    return Config.parse(file, text);
+    return Config.parse(file, text, await sdkRegionCheck());
   }
 
-  /** Validates config text; `file` is only used in messages. */
-  static parse(file: string, text: string): Config {
-    const raw = parseJson(file, text);
+  /**
+   * Validates config text; `file` is only used in messages. Schema and cross-field problems are
+   * reported together. `knownRegion` defaults to accepting any region the schema's pattern allows.
+   */
+  static parse(file: string, text: string, knownRegion?: RegionCheck): Config {
+    // A UTF-8 byte order mark (some Windows editors add one) is not part of the JSON.
+    const raw = parseJson(file, text.replace(/^\uFEFF/, ""));
     const parsed = configSchema.safeParse(raw);
-    if (!parsed.success) throw new ConfigError(file, issuesOf(parsed.error), `Fix it in ${file}`);
-    const data = parsed.data;
-    const crossIssues = crossCheck(data);
-    if (crossIssues.length > 0) throw new ConfigError(file, crossIssues, `Fix it in ${file}`);
-    return new Config(file, data);
+    const schemaIssues = parsed.success ? [] : issuesOf(parsed.error);
+    const issues = [...schemaIssues, ...crossCheck(raw, schemaIssues, knownRegion)];
+    if (!parsed.success || issues.length > 0) throw new ConfigError(file, issues, `Fix it in ${file}`);
+    return new Config(file, parsed.data);
   }
 
   /** The AWS region of every stack. */

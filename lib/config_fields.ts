@@ -82,22 +82,26 @@ export function boolean(options: Common): z.ZodBoolean {
 /** Options of {@linkcode number}. */
 export interface NumberOptions extends Common {
   minimum?: number;
+  /** The value must be greater than this. */
+  exclusiveMinimum?: number;
   maximum?: number;
   integer?: boolean;
 }
 
 /** A finite number within optional bounds; every violation gets the one sentence naming the whole range. */
 export function number(options: NumberOptions): z.ZodNumber {
-  const { minimum, maximum, integer } = options;
+  const { minimum, exclusiveMinimum, maximum, integer } = options;
   const range = [
     integer ? "an integer" : "a number",
     minimum !== undefined ? `≥ ${minimum}` : "",
+    exclusiveMinimum !== undefined ? `> ${exclusiveMinimum}` : "",
     maximum !== undefined ? `≤ ${maximum}` : "",
   ].filter(Boolean).join(" ");
   const error = sentence(options.description, `is not ${range}`);
   let schema = z.number({ error });
   if (integer) schema = schema.int({ error, abort: true });
   if (minimum !== undefined) schema = schema.min(minimum, { error, abort: true });
+  if (exclusiveMinimum !== undefined) schema = schema.gt(exclusiveMinimum, { error, abort: true });
   if (maximum !== undefined) schema = schema.max(maximum, { error, abort: true });
   return schema.meta({ description: options.description });
 }
@@ -123,19 +127,29 @@ export function object<S extends z.ZodRawShape>(shape: S, options: Common & { al
   }).meta({ description: options.description });
 }
 
-/** zod's issues as one sentence per problem: an unknown key each, a bad record key named as such. */
+/**
+ * zod's issues as one sentence per problem: an unknown key each, a bad record key named as such.
+ * An object's unknown keys come before the problems inside its fields (zod reports them after).
+ */
 export function issuesOf(error: z.ZodError): Issue[] {
   const issues: Issue[] = [];
   const seen = new Set<string>();
-  const add = (path: PropertyKey[], message: string) => {
+  const add = (path: PropertyKey[], message: string, at = issues.length) => {
     const dotted = path.map(String).join(".");
     if (seen.has(`${dotted}\n${message}`)) return;
     seen.add(`${dotted}\n${message}`);
-    issues.push({ path: dotted, message });
+    issues.splice(at, 0, { path: dotted, message });
   };
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) add([...issue.path, key], issue.message);
+      const prefix = issue.path.map(String).join(".");
+      const inside = issues.findIndex((i) => prefix === "" || i.path.startsWith(`${prefix}.`));
+      let at = inside === -1 ? issues.length : inside;
+      for (const key of issue.keys) {
+        const before = issues.length;
+        add([...issue.path, key], issue.message, at);
+        at += issues.length - before;
+      }
     } else if (issue.code === "invalid_key") {
       add(issue.path, `key ${issue.issues[0]?.message ?? issue.message}`);
     } else {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Config, ConfigError, configJsonSchema, lineAndColumn } from "./config.ts";
+import { Config, ConfigError, configJsonSchema, hyperparameterProblem, lineAndColumn } from "./config.ts";
 import { exampleConfig, REPO } from "../tests/helpers.ts";
 import { schemaText } from "../tasks/schema.ts";
 
@@ -48,6 +48,7 @@ Deno.test("an unknown key is rejected with the keys that are allowed", async () 
 });
 
 Deno.test("each kind of mistake gets its sentence: path, the bad value and what is expected", async () => {
+  const longKey = "k".repeat(129);
   const error = parseError(
     await exampleText((c) => {
       const envs = c.environments as Record<string, Record<string, unknown>>;
@@ -57,8 +58,9 @@ Deno.test("each kind of mistake gets its sentence: path, the bad value and what 
       envs.prod.ci = "refs/tags/prod";
       const pipeline = c.pipeline as Record<string, unknown>;
       pipeline.accuracyThreshold = 1.5;
-      pipeline.hyperparameters = { "max-features": 5000, C: "four" };
+      pipeline.hyperparameters = { C: "four" };
       c.accessLogs = { enabled: true, retentionDays: 0 };
+      c.tags = { [longKey]: "x" };
       (c.accounts as Record<string, { profile: unknown }>).dev.profile = null;
     }),
   );
@@ -68,9 +70,9 @@ Deno.test("each kind of mistake gets its sentence: path, the bad value and what 
     'environments.staging.modelApprovalStatus: "Maybe" is not one of "Approved", "PendingManualApproval"',
     'environments.prod.ci: "refs/tags/prod" is not an object',
     "pipeline.accuracyThreshold: 1.5 is not a number ≥ 0 ≤ 1",
-    'pipeline.hyperparameters.max-features: key "max-features" is not an identifier',
-    'pipeline.hyperparameters.C: "four" is not a number',
+    'pipeline.hyperparameters.C: "four" is not a number > 0',
     "accessLogs.retentionDays: 0 is not an integer ≥ 1",
+    `tags.${longKey}: key "${longKey}" is not 1-128 characters`,
   ]);
 });
 
@@ -123,7 +125,10 @@ Deno.test("cross-field rules: promotion order and distinct accounts", async () =
 
 Deno.test("a missing config file says how to fix it", async () => {
   await assert.rejects(() => Config.load("/nonexistent/mlops.config.json"), (error: Error) => {
-    assert.match(error.message, /cannot be read: the file does not exist\. Pass --config <file>/);
+    assert.match(
+      error.message,
+      /cannot be read: the file does not exist\. Run the task in the repository \(its mlops\.config\.json is the example to edit\), or pass --config <file>/,
+    );
     return true;
   });
 });
@@ -154,4 +159,33 @@ Deno.test("derived names and OIDC subjects come from the config only", async () 
 Deno.test("lineAndColumn counts from 1", () => {
   assert.deepEqual(lineAndColumn("ab\ncd", 4), { line: 2, column: 2 });
   assert.deepEqual(lineAndColumn("ab", 0), { line: 1, column: 1 });
+});
+
+Deno.test("hyperparameters are declared: an unknown name or a value out of range is rejected with its field path", async () => {
+  const error = parseError(
+    await exampleText((c) => {
+      (c.pipeline as Record<string, unknown>).hyperparameters = { max_features: 2.5, ngram_max: 9, C: 0, c: 1 };
+    }),
+  );
+  assert.deepEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [
+    "pipeline.hyperparameters.c: unknown field; expected one of max_features, ngram_max, C, seed",
+    "pipeline.hyperparameters.max_features: 2.5 is not an integer ≥ 1 ≤ 10000000",
+    "pipeline.hyperparameters.ngram_max: 9 is not an integer ≥ 1 ≤ 5",
+    "pipeline.hyperparameters.C: 0 is not a number > 0",
+  ]);
+  const config = Config.parse(
+    "test.json",
+    await exampleText((c) => (c.pipeline as Record<string, unknown>).hyperparameters = {}),
+  );
+  assert.deepEqual(config.data.pipeline.hyperparameters, { max_features: 20000, ngram_max: 2, C: 1, seed: 42 });
+});
+
+Deno.test("hyperparameterProblem words a --param value as the config check does", () => {
+  assert.equal(hyperparameterProblem("C", 0.5), null);
+  assert.equal(hyperparameterProblem("C", -1), "-1 is not a number > 0");
+  assert.equal(hyperparameterProblem("seed", 2 ** 32), "4294967296 is not an integer ≥ 0 ≤ 4294967295");
+  assert.equal(
+    hyperparameterProblem("gamma", 1),
+    '"gamma" is not a hyperparameter; expected one of max_features, ngram_max, C, seed',
+  );
 });

@@ -13,7 +13,7 @@
 import { AwsAccess } from "./aws.ts";
 import { type AccountName, Config, ENVIRONMENTS } from "./config.ts";
 import { run, which } from "./process.ts";
-import { resolveProviderMirror } from "./terraform.ts";
+import { providerMirrorProblem, resolveProviderMirror } from "./terraform.ts";
 
 /** The outcome of one check. */
 export interface Check {
@@ -128,16 +128,11 @@ export async function runChecks(
 
   const mirror = resolveProviderMirror(config, flags["provider-mirror"]);
   if (mirror) {
-    let found = false;
-    try {
-      found = (await Deno.stat(`${mirror}/registry.terraform.io/hashicorp/aws`)).isDirectory;
-    } catch { /* reported below */ }
+    const problem = await providerMirrorProblem(mirror);
     checks.push({
       name: "provider mirror",
-      status: found ? "ok" : "fail",
-      detail: found
-        ? mirror
-        : `${mirror} has no registry.terraform.io/hashicorp/aws; point MLOPS_PROVIDER_MIRROR at a filesystem mirror`,
+      status: problem ? "fail" : "ok",
+      detail: problem ?? mirror,
       required: true,
     });
   }

@@ -8,6 +8,12 @@
  * treats a second interrupt as "stop immediately"). Elsewhere (CI, a
  * supervisor sending `kill -INT` to the task) it is forwarded.
  *
+ * One Ctrl-C can reach the task twice: under `deno task` on a terminal, the
+ * terminal's signal and the task runner's forward of it arrive a few
+ * milliseconds apart. A signal within {@linkcode DUPLICATE_SIGNAL_MS} of the
+ * previous one is therefore the same interrupt; a second Ctrl-C after that
+ * stops the children at once.
+ *
  * @example
  * ```ts
  * import { run } from "./process.ts";
@@ -19,8 +25,22 @@ import $, { KillController } from "dax";
 import { Interrupted, TaskError } from "./cli.ts";
 import { log } from "./log.ts";
 
+/** Signals closer together than this are one interrupt delivered twice (see the module notes). */
+export const DUPLICATE_SIGNAL_MS = 500;
+
+/**
+ * Whether a signal at `now` repeats the one at `previous` (ms timestamps): the
+ * terminal's and the task runner's copies of one Ctrl-C arrive well within
+ * {@linkcode DUPLICATE_SIGNAL_MS}; a person's second Ctrl-C does not.
+ */
+export function isDuplicateSignal(previous: number | null, now: number): boolean {
+  return previous !== null && now - previous < DUPLICATE_SIGNAL_MS;
+}
+
 const controller = new KillController();
 let interruptedBy: Deno.Signal | null = null;
+/** When the last interrupt that counted arrived (`performance.now()`). */
+let lastSignalAt: number | null = null;
 let installed = false;
 /** Child processes running now. */
 let running = 0;
@@ -39,6 +59,12 @@ export function installSignalHandlers(): void {
   const forward = Deno.env.get("MLOPS_FORWARD_SIGNALS") ?? (Deno.stdin.isTerminal() ? "0" : "1");
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
+      const now = performance.now();
+      if (isDuplicateSignal(lastSignalAt, now)) {
+        log.debug(`${signal} ${Math.round(now - lastSignalAt!)} ms after the last one: the same interrupt, ignored`);
+        return;
+      }
+      lastSignalAt = now;
       const again = interruptedBy !== null;
       interruptedBy = signal;
       if (again && running === 0) {
@@ -86,6 +112,8 @@ export interface RunOptions {
   cwd?: string;
   /** Extra environment variables for the child (added to the task's own; `undefined` removes one). */
   env?: Record<string, string | undefined>;
+  /** Start the child with only `env`, none of the task's own environment. */
+  clearEnv?: boolean;
   /** Capture stdout instead of showing it. */
   capture?: boolean;
   /** Capture stderr instead of showing it. */
@@ -103,6 +131,21 @@ export interface RunResult {
   stderr: string;
 }
 
+/** How to install the programs the tasks run, for the "not on PATH" line. */
+const INSTALL_HINTS: Record<string, string> = {
+  terraform: "Install Terraform ≥ 1.10 (https://developer.hashicorp.com/terraform/install)",
+  docker: "Install Docker (https://docs.docker.com/get-docker/)",
+  python3: "Install Python ≥ 3.10 with venv (Debian: apt-get install python3 python3-venv)",
+  git: "Install git",
+  tar: "Install tar",
+};
+
+/** The line for a program that is not on PATH: what is missing and how to get it. */
+export function notOnPathMessage(program: string): string {
+  const hint = INSTALL_HINTS[program] ?? `Install ${program}`;
+  return `Cannot run "${program}": it is not on PATH. ${hint}, or add its directory to PATH, and re-run.`;
+}
+
 /**
  * Runs a command (an argv array, never a shell string) and returns its exit
  * code and captured output. Throws {@linkcode Interrupted} if the task was
@@ -112,10 +155,12 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
   installSignalHandlers();
   throwIfInterrupted();
   log.debug(`$ ${argv.join(" ")}${options.cwd ? `  (in ${options.cwd})` : ""}`);
+  if (!argv[0].includes("/") && !(await which(argv[0]))) throw new TaskError(notOnPathMessage(argv[0]));
   let command = $`${argv}`.noThrow().signal(controller.signal)
     .stdout(options.capture ? "piped" : options.stdoutToStderr ? Deno.stderr : "inherit")
     .stderr(options.captureStderr ? "piped" : "inherit");
   if (options.cwd) command = command.cwd(options.cwd);
+  if (options.clearEnv) command = command.clearEnv();
   if (options.env) command = command.env(options.env);
   if (options.stdin !== undefined) command = command.stdinText(options.stdin);
   let result;

@@ -23,6 +23,22 @@ export function installArgs(lock: string): string[] {
   return ["-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", lock];
 }
 
+/**
+ * The line for a failed `python3 -m venv`: the missing venv module is blamed only when Python
+ * says so; otherwise its own last line is the reason.
+ */
+export function venvFailure(dir: string, output: string): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (/ensurepip is not available|No module named venv|python3(\.\d+)?-venv/i.test(output)) {
+    return `Cannot create a Python virtual environment in ${dir}: Python's venv module is missing. Install it (Debian: apt-get install python3-venv) and re-run.`;
+  }
+  const reason = (lines.findLast((l) => /error/i.test(l)) ?? lines.at(-1) ?? "python3 -m venv failed").replace(
+    /\.$/,
+    "",
+  );
+  return `Cannot create a Python virtual environment in ${dir}: ${reason}. Fix that (or delete ${dir}) and re-run.`;
+}
+
 /** A ready virtual environment. */
 export class PythonEnv {
   private constructor(readonly dir: string) {}
@@ -50,11 +66,7 @@ export class PythonEnv {
 
     log.step("Preparing", `Python environment in ${dir}`);
     const create = await run([options.python ?? "python3", "-m", "venv", dir], { captureStderr: true, capture: true });
-    if (create.code !== 0) {
-      throw new TaskError(
-        `Cannot create a Python virtual environment in ${dir}: ${create.stderr.trim()}. Install python3 with venv (Debian: apt-get install python3-venv).`,
-      );
-    }
+    if (create.code !== 0) throw new TaskError(venvFailure(dir, `${create.stdout}\n${create.stderr}`));
     const install = await withProgress(
       "Installing Python packages",
       run([venv.python, ...installArgs(requirements)], {

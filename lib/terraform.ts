@@ -81,6 +81,28 @@ export type PlanResult = "changes" | "no-changes";
 /** Terraform's `output -json`, reduced to the values. */
 export type Outputs = Record<string, unknown>;
 
+/** Where the AWS provider sits in a filesystem mirror. */
+export const MIRROR_AWS_PATH = "registry.terraform.io/hashicorp/aws";
+
+/**
+ * The problem with a provider mirror directory, or null when it has the AWS provider in
+ * filesystem-mirror layout (`DIR/registry.terraform.io/hashicorp/aws/<version>/<platform>/…`).
+ */
+export async function providerMirrorProblem(mirror: string): Promise<string | null> {
+  const found = await Deno.stat(`${mirror}/${MIRROR_AWS_PATH}`).then((i) => i.isDirectory, () => false);
+  if (found) return null;
+  return `The provider mirror "${mirror}" has no ${MIRROR_AWS_PATH}; point MLOPS_PROVIDER_MIRROR (or --provider-mirror) ` +
+    `at a directory in filesystem-mirror layout (${MIRROR_AWS_PATH}/<version>/<os_arch>/…)`;
+}
+
+/** Whether Terraform failed because it could not download a provider (no registry access). */
+export function isProviderInstallFailure(text: string): boolean {
+  return /provider packages|registry\.terraform\.io|Failed to install provider|Failed to query available provider/i
+    .test(
+      text,
+    );
+}
+
 /** Resolves the provider mirror: option, then `MLOPS_PROVIDER_MIRROR`, then the config. */
 export function resolveProviderMirror(config: Config, option?: string): string | null {
   return option || Deno.env.get("MLOPS_PROVIDER_MIRROR") || config.data.terraform.providerMirror || null;
@@ -334,19 +356,25 @@ export class TerraformRoot {
     return values;
   }
 
-  /** The Terraform CLI configuration given to the child process. */
-  cliConfig(): string {
-    const lines = [`plugin_cache_dir = ${hclString(join(this.stateDir, "plugin-cache"))}`];
-    if (this.providerMirror) {
-      lines.push(
-        "provider_installation {",
-        `  filesystem_mirror {`,
-        `    path = ${hclString(this.providerMirror)}`,
-        `  }`,
-        "}",
-      );
-    }
-    return lines.join("\n") + "\n";
+  /**
+   * The Terraform CLI configuration of a run with a provider mirror; null without one, so the
+   * user's own (`~/.terraformrc`, `TF_CLI_CONFIG_FILE`: network mirrors, registry credentials) applies.
+   */
+  cliConfig(): string | null {
+    if (!this.providerMirror) return null;
+    return [
+      "provider_installation {",
+      `  filesystem_mirror {`,
+      `    path = ${hclString(this.providerMirror)}`,
+      `  }`,
+      "}",
+      "",
+    ].join("\n");
+  }
+
+  /** The shared plugin cache, unless the user set `TF_PLUGIN_CACHE_DIR`. */
+  get pluginCacheDir(): string {
+    return Deno.env.get("TF_PLUGIN_CACHE_DIR") || join(this.stateDir, "plugin-cache");
   }
 
   /** The override of a copied tree: local state, and for offline runs no AWS at all. */
@@ -383,10 +411,11 @@ export class TerraformRoot {
   childEnv(): Record<string, string | undefined> {
     const env: Record<string, string | undefined> = {
       TF_DATA_DIR: join(this.workDir, "data"),
-      TF_CLI_CONFIG_FILE: join(this.workDir, "cli.tfrc"),
+      TF_PLUGIN_CACHE_DIR: this.pluginCacheDir,
       TF_IN_AUTOMATION: "1",
       TF_INPUT: "0",
     };
+    if (this.providerMirror) env.TF_CLI_CONFIG_FILE = join(this.workDir, "cli.tfrc");
     if (Deno.env.get("NO_COLOR") || !Deno.stderr.isTerminal()) {
       for (const command of ["init", "plan", "apply", "destroy", "output", "show", "validate", "test"]) {
         env[`TF_CLI_ARGS_${command}`] = "-no-color";
@@ -423,7 +452,13 @@ export class TerraformRoot {
         { cause: new Error(stderr) },
       );
     }
-    return new TaskError(`terraform ${what} failed in ${this.id}: ${lastError(stderr)}`, { cause: new Error(stderr) });
+    const fix = isProviderInstallFailure(stderr)
+      ? "Terraform cannot download the AWS provider here: point MLOPS_PROVIDER_MIRROR (or --provider-mirror) at a provider mirror, or allow access to registry.terraform.io."
+      : "Re-run with --debug for Terraform's full output.";
+    const error = lastError(stderr).replace(/[^.!?:]$/, "$&.");
+    return new TaskError(`terraform ${what} failed in ${this.id}: ${error} ${fix}`, {
+      cause: new Error(stderr),
+    });
   }
 
   /** Fingerprint of what `init` depends on: backend config, CLI config, provider and module requirements. */
@@ -463,14 +498,19 @@ export class TerraformRoot {
     if (!(await Deno.stat(source).then((i) => i.isDirectory, () => false))) {
       throw new TaskError(`There is no Terraform root at ${source}. Run the task from the repository root.`);
     }
+    if (this.providerMirror) {
+      const problem = await providerMirrorProblem(this.providerMirror);
+      if (problem) throw new TaskError(`${problem}.`);
+    }
     await Deno.mkdir(this.workDir, { recursive: true });
     if (this.copied) {
       await syncTree(join(this.repoDir, "terraform"), join(this.workDir, "src"));
       await writeIfChanged(this.overrideFile, this.override());
     }
     if (!this.checkOnly) await writeIfChanged(this.varFile, JSON.stringify(this.variables(), null, 2) + "\n");
-    await writeIfChanged(join(this.workDir, "cli.tfrc"), this.cliConfig());
-    await Deno.mkdir(join(this.stateDir, "plugin-cache"), { recursive: true });
+    const cliConfig = this.cliConfig();
+    if (cliConfig) await writeIfChanged(join(this.workDir, "cli.tfrc"), cliConfig);
+    await Deno.mkdir(this.pluginCacheDir, { recursive: true });
     const fingerprintFile = join(this.workDir, "init.sha256");
     const fingerprint = await this.initFingerprint();
     if ((await readText(fingerprintFile)) !== fingerprint) {
@@ -584,10 +624,22 @@ export function lockHolder(stderr: string): { id: string; who: string; operation
   return { id: field("ID"), who: field("Who"), operation: field("Operation"), created: field("Created") };
 }
 
-/** The most useful line of Terraform's error output. */
+/** Longest error text kept from Terraform's output; longer text is cut at a sentence's end. */
+const MAX_ERROR_CHARS = 500;
+
+/**
+ * Terraform's first error as one line: its summary and whole detail sentences, without the box
+ * drawing and source snippets (the full output is in the error's cause, shown with `--debug`).
+ */
 export function lastError(stderr: string): string {
   const lines = stderr.split("\n").map((l) => l.replace(/^[│╷╵\s]+/, "").trim()).filter(Boolean);
   const index = lines.findIndex((l) => l.startsWith("Error:"));
   if (index === -1) return lines.at(-1) ?? "no error output";
-  return lines.slice(index, index + 3).join(" ").replace(/^Error:\s*/, "");
+  const next = lines.findIndex((l, i) => i > index && /^(Error|Warning):/.test(l));
+  const [summary, ...detail] = lines.slice(index, next === -1 ? undefined : next)
+    .filter((l) => !/^on \S+ line \d+/.test(l) && !/^\d+:/.test(l) && !/^[├└─│]/.test(l));
+  const text = [summary.replace(/^Error:\s*/, ""), detail.join(" ")].filter(Boolean).join(": ");
+  if (text.length <= MAX_ERROR_CHARS) return text;
+  const end = text.lastIndexOf(". ", MAX_ERROR_CHARS);
+  return end > 0 ? text.slice(0, end + 1) : `${text.slice(0, MAX_ERROR_CHARS)}…`;
 }

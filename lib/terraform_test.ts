@@ -109,11 +109,11 @@ Deno.test("offline override swaps in local state and skip flags for every provid
 
 Deno.test("the CLI config installs only from the provider mirror when one is given", () => {
   const mirrored = new TerraformRoot(config, "backend", null, { repoDir: REPO, providerMirror: "/opt/mirror" });
-  assert.match(mirrored.cliConfig(), /filesystem_mirror \{\n {4}path = "\/opt\/mirror"/);
-  assert.doesNotMatch(
-    new TerraformRoot(config, "backend", null, { repoDir: REPO }).cliConfig(),
-    /provider_installation/,
-  );
+  assert.match(mirrored.cliConfig() ?? "", /filesystem_mirror \{\n {4}path = "\/opt\/mirror"/);
+  const plain = new TerraformRoot(config, "backend", null, { repoDir: REPO });
+  assert.equal(plain.cliConfig(), null, "without a mirror the user's own CLI configuration stays in force");
+  assert.equal(plain.childEnv().TF_CLI_CONFIG_FILE, undefined);
+  assert.match(plain.childEnv().TF_PLUGIN_CACHE_DIR ?? "", /\.mlops\/plugin-cache$/);
 });
 
 Deno.test("roots refuse the wrong environment arity and bad lock timeouts", () => {
@@ -127,7 +127,7 @@ Deno.test("roots refuse the wrong environment arity and bad lock timeouts", () =
 
 Deno.test("lastError picks Terraform's error summary out of the box drawing", () => {
   const stderr = "╷\n│ Error: Error acquiring the state lock\n│ \n│ Lock Info:\n│   ID: 123\n╵\n";
-  assert.equal(lastError(stderr), "Error acquiring the state lock Lock Info: ID: 123");
+  assert.equal(lastError(stderr), "Error acquiring the state lock: Lock Info: ID: 123");
 });
 
 Deno.test("tf passes the var file only to commands that take one", () => {
@@ -161,6 +161,6 @@ Deno.test("a held state lock is reported with its holder and how to release it",
   );
   assert.match(
     root.failure("plan", "│ Error: Invalid value\n│ \n│ bad thing").message,
-    /^terraform plan failed in main-dev: Invalid value bad thing$/,
+    /^terraform plan failed in main-dev: Invalid value: bad thing\. Re-run with --debug for Terraform's full output\.$/,
   );
 });

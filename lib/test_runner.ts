@@ -14,7 +14,8 @@ import { Config } from "./config.ts";
 import { log, style, table } from "./log.ts";
 import { run } from "./process.ts";
 import { PythonEnv } from "./python_env.ts";
-import { resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
+import { TaskError } from "./cli.ts";
+import { providerMirrorProblem, resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
 
 /** Pass/fail counts of one step. */
 export interface Counts {
@@ -102,6 +103,20 @@ function report(result: StepResult): void {
   }
 }
 
+/** The suites that run real Terraform, and so need the AWS provider. */
+const RUN_TERRAFORM = ["deno", "terraform", "e2e"];
+
+/**
+ * What `deno task test` says up front when no provider mirror is set and suites that run real
+ * Terraform are selected; null when there is nothing to say.
+ */
+export function mirrorNotice(mirror: string | null, suites: string[]): string | null {
+  if (mirror || !suites.some((s) => RUN_TERRAFORM.includes(s))) return null;
+  return "No provider mirror is set, so Terraform downloads the AWS provider from registry.terraform.io; " +
+    "without registry access the Terraform and e2e suites and the Deno tests that plan with real Terraform fail. " +
+    "Point MLOPS_PROVIDER_MIRROR (or --provider-mirror) at a filesystem mirror, as .ci/run does.";
+}
+
 /** A suite's own timing table (a block headed "… timings (s):"), shown even when it passes. */
 export function timingTable(output: string): string | null {
   const lines = output.split("\n");
@@ -129,6 +144,14 @@ export async function runSuites(
   const repoDir = options.repoDir ?? Deno.cwd();
   const deno = Deno.execPath();
   const jobs: Promise<StepResult[]>[] = [];
+  // Once, up front: a wrong mirror fails now; a missing one is explained before tests fail for it.
+  const config = await Config.load(`${repoDir}/mlops.config.json`);
+  const mirror = resolveProviderMirror(config, options.providerMirror);
+  const problem = mirror && suites.some((s) => RUN_TERRAFORM.includes(s)) ? await providerMirrorProblem(mirror) : null;
+  if (problem) throw new TaskError(`${problem}.`);
+  const notice = mirrorNotice(mirror, suites);
+  if (notice) log.warn(notice);
+  const mirrorEnv: Record<string, string> = mirror ? { MLOPS_PROVIDER_MIRROR: mirror } : {};
 
   if (suites.includes("static")) {
     jobs.push(runSequence("static", [
@@ -174,15 +197,12 @@ export async function runSuites(
         step: "deno test",
         argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, `--ignore=${E2E_DIR}`, ...filter],
         cwd: repoDir,
-        env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()) },
+        env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()), ...mirrorEnv },
       }];
     }));
   }
   if (suites.includes("e2e")) {
     // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
-    const mirror: Record<string, string> = options.providerMirror
-      ? { MLOPS_PROVIDER_MIRROR: options.providerMirror }
-      : {};
     jobs.push(runSequence("e2e", [
       {
         step: "flow on moto (four accounts)",
@@ -195,20 +215,18 @@ export async function runSuites(
           E2E_DIR,
         ],
         cwd: repoDir,
-        env: { NO_COLOR: "1", ...mirror },
+        env: { NO_COLOR: "1", ...mirrorEnv },
       },
     ]));
   }
   if (suites.includes("terraform")) {
     // init one root at a time (they share the plugin cache), then validate and test the roots in parallel.
-    const roots = Config.load(`${repoDir}/mlops.config.json`).then((config) => {
-      const mirror = resolveProviderMirror(config, options.providerMirror);
-      return ROOT_NAMES.map((name) =>
-        new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror })
-      );
-    });
-    const inits = runSequence("terraform", async () =>
-      (await roots).map((root) => ({
+    const roots = ROOT_NAMES.map((name) =>
+      new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror })
+    );
+    const inits = runSequence(
+      "terraform",
+      roots.map((root) => ({
         step: `${root.root}: init`,
         fn: async () => {
           try {
@@ -218,13 +236,14 @@ export async function runSuites(
             return { code: 1, output: (error as Error).message };
           }
         },
-      })));
+      })),
+    );
     jobs.push(inits);
     for (const [i, name] of ROOT_NAMES.entries()) {
       jobs.push(runSequence("terraform", async () => {
         const initialized = await inits;
         if (initialized.length !== ROOT_NAMES.length || !initialized.every((r) => r.ok)) return [];
-        const root = (await roots)[i];
+        const root = roots[i];
         const terraform = (args: string[]) => async () => {
           const r = await root.terraform(args, { capture: true, captureStderr: true });
           return { code: r.code, output: `${r.stdout}${r.stderr}` };

@@ -16,7 +16,7 @@
  * Example:
  *   deno task bench --runs 7
  */
-import { defineTask, ExitCode } from "../lib/cli.ts";
+import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
 
 /** Kept here (not imported from lib/bench.ts) so `--help` stays fast. */
 const BENCHMARK_NAMES = ["help", "runner", "bootstrap", "pipeline", "promotion"] as const;
@@ -40,6 +40,9 @@ export const task = defineTask({
   async run({ options }) {
     const { describeFigures, runBenchmarks } = await import("../lib/bench.ts");
     const runs = Number(options.runs ?? 7);
+    if (!Number.isInteger(runs) || runs < 1) {
+      throw new UsageError(`Option "--runs" got "${options.runs}"; give a whole number of samples such as 7`);
+    }
     const only = options.only.length ? options.only : [...BENCHMARK_NAMES];
     const figures = await runBenchmarks({ runs, only, config: options.config });
     console.log(options.json ? JSON.stringify(figures, null, 2) : describeFigures(figures));

@@ -6,7 +6,7 @@
  * Example:
  *   deno task demo
  */
-import { defineTask, ExitCode } from "../lib/cli.ts";
+import { defineTask, ExitCode, TaskError } from "../lib/cli.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({
@@ -20,13 +20,20 @@ export const task = defineTask({
   examples: ["deno task demo", "deno task demo --skip-plan"],
   async run({ options }) {
     const { loadContext } = await import("../lib/context.ts");
-    const { localRun, describeLocalRun } = await import("../lib/pipeline/commands.ts");
+    const { localRun, describeLocalRun, localRunFailure } = await import("../lib/pipeline/commands.ts");
     const { log } = await import("../lib/log.ts");
     const ctx = await loadContext({ ...options, offline: true });
+    const mirror = ctx.runnerOptions.providerMirror;
+    if (mirror && !options["skip-plan"]) {
+      // Before the pipeline's minute of work, not after it.
+      const { providerMirrorProblem } = await import("../lib/terraform.ts");
+      const problem = await providerMirrorProblem(mirror);
+      if (problem) throw new TaskError(`${problem}.`);
+    }
     log.info("1/2  Training pipeline, run locally on the sample data (no AWS)\n");
     const result = await localRun(ctx, { env: "dev", params: [] });
     console.log(`\n${describeLocalRun(result)}\n`);
-    if (result.status !== "Succeeded") return ExitCode.failure;
+    if (result.status !== "Succeeded") throw localRunFailure(result);
     if (options["skip-plan"]) return ExitCode.ok;
     const { deploy, describeSummary } = await import("../lib/deploy.ts");
     log.info("2/2  Infrastructure of dev, planned offline (no AWS)\n");
@@ -35,7 +42,8 @@ export const task = defineTask({
       planned = await deploy(ctx, "dev", { planOnly: true, yes: false, quiet: true });
     } catch (error) {
       // The pipeline (the main job) ran; without a registry or mirror the plan cannot, so say how to get it.
-      if (!/provider packages|registry\.terraform\.io|Failed to install provider/i.test((error as Error).message)) {
+      const { isProviderInstallFailure } = await import("../lib/terraform.ts");
+      if (ctx.runnerOptions.providerMirror || !isProviderInstallFailure((error as Error).message)) {
         throw error;
       }
       log.warn(

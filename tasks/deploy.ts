@@ -27,7 +27,7 @@ export const task = defineTask({
     "deno task deploy <env> [--plan] [--yes] [--offline] [--json] | deno task deploy <env>|--all --plan [--json|--markdown]",
   description:
     "Exit codes: 0 applied or nothing to do; 3 with --plan when changes are pending; 1 failure; 2 usage; 130 interrupted.",
-  positionals: [{ name: "env", description: "Environment to deploy (or --all)", choices: ENVIRONMENTS }],
+  positionals: [{ name: "env", description: "Environment to deploy; or --all with --plan", choices: ENVIRONMENTS }],
   options: {
     plan: { type: "boolean", description: "Stop after the plan summary; change nothing." },
     all: { type: "boolean", description: "With --plan: plan every environment and print a drift table." },

@@ -19,7 +19,10 @@ export const task = defineTask({
   options: {
     yes: { type: "boolean", short: "y", description: "Do not prompt; requires --confirm <env>." },
     confirm: { type: "string", value: "ENV", description: "The environment name, typed out (with --yes)." },
-    ...TERRAFORM_OPTIONS,
+    // No --offline: there is nothing to destroy offline.
+    "provider-mirror": TERRAFORM_OPTIONS["provider-mirror"],
+    "lock-timeout": TERRAFORM_OPTIONS["lock-timeout"],
+    "no-profile": TERRAFORM_OPTIONS["no-profile"],
   },
   examples: ["deno task destroy dev", "deno task destroy dev --yes --confirm dev"],
   async run({ options, positionals }) {
@@ -30,6 +33,13 @@ export const task = defineTask({
       );
     }
     if (!isEnvironment(env)) throw new UsageError(`Unknown env "${env}"; valid choices: ${ENVIRONMENTS.join(", ")}`);
+    if (options.yes && options.confirm !== env) {
+      throw new UsageError(
+        `--yes needs --confirm ${env} (got ${
+          options.confirm ? `"${options.confirm}"` : "none"
+        }): type the environment's name to destroy it without a prompt`,
+      );
+    }
     const { loadContext } = await import("../lib/context.ts");
     const { destroy } = await import("../lib/deploy.ts");
     const ctx = await loadContext(options);

@@ -21,20 +21,28 @@ const COMMANDS = ["definition", "upsert", "start", "status", "watch", "upload-da
 export const task = defineTask({
   name: "pipeline",
   summary: "Print, upsert, start, watch or locally run the training pipeline.",
-  usage: "deno task pipeline <command> [--env <env>] [--param name=value]...",
+  usage: "deno task pipeline <command> [env] [--param name=value]...",
   description: [
     "Commands:",
     "  definition   print the pipeline definition (canonical JSON)",
-    "  local        run the pipeline on this machine (no AWS account; --env defaults to dev)",
+    "  local        run the pipeline on this machine (no AWS account; the environment defaults to dev)",
     "  upsert       create or update the pipeline in SageMaker",
     "  start        start an execution (--param overrides)",
     "  status       show the latest execution",
     "  watch        follow an execution until it ends",
     "  upload-data  copy the dataset to the environment's bucket",
   ].join("\n"),
-  positionals: [{ name: "command", description: "What to do", choices: COMMANDS, required: true }],
+  positionals: [
+    { name: "command", description: "What to do", choices: COMMANDS, required: true },
+    { name: "env", description: "Environment, as in the other tasks; or --env", choices: ENVIRONMENTS },
+  ],
   options: {
-    env: { type: "string", value: "ENV", choices: ENVIRONMENTS, description: "Environment." },
+    env: {
+      type: "string",
+      value: "ENV",
+      choices: ENVIRONMENTS,
+      description: "Environment, the same as the [env] argument.",
+    },
     param: {
       type: "string",
       multiple: true,
@@ -42,6 +50,11 @@ export const task = defineTask({
       description: "Override a pipeline parameter (repeatable).",
     },
     image: { type: "string", value: "URI@sha256:…", description: "The training image pinned by digest." },
+    commit: {
+      type: "string",
+      value: "SHA",
+      description: "definition, upsert: the git commit recorded on model versions (default: $GITHUB_SHA).",
+    },
     offline: { type: "boolean", description: "definition: use placeholder Terraform outputs and image digest." },
     token: {
       type: "string",
@@ -56,21 +69,33 @@ export const task = defineTask({
   examples: [
     "deno task pipeline local",
     "deno task pipeline local --param AccuracyThreshold=0.95",
-    "deno task pipeline definition --env dev --offline",
+    "deno task pipeline definition dev --offline",
+    "deno task pipeline upsert staging --image URI@sha256:…",
   ],
   async run({ options, positionals }) {
     const command = positionals.command as typeof COMMANDS[number];
-    const env = options.env as Environment | undefined;
+    if (positionals.env && options.env && positionals.env !== options.env) {
+      throw new UsageError(`Give the environment once: "${positionals.env}" and --env "${options.env}" differ`);
+    }
+    const env = (positionals.env ?? options.env) as Environment | undefined;
     const { loadContext } = await import("../lib/context.ts");
     const commands = await import("../lib/pipeline/commands.ts");
     if (command === "local") {
       const ctx = await loadContext({ ...options, offline: true });
       const result = await commands.localRun(ctx, { env: env ?? "dev", params: options.param });
       console.log(options.json ? JSON.stringify(result, null, 2) : commands.describeLocalRun(result));
-      return result.status === "Succeeded" ? ExitCode.ok : ExitCode.failure;
+      if (result.status !== "Succeeded") throw commands.localRunFailure(result);
+      return ExitCode.ok;
     }
-    if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);
+    if (!env) {
+      throw new UsageError(
+        `"deno task pipeline ${command}" needs an environment: one of ${
+          ENVIRONMENTS.join(", ")
+        } (deno task pipeline ${command} dev)`,
+      );
+    }
     const ctx = await loadContext(options);
+    const commit = options.commit ?? Deno.env.get("GITHUB_SHA");
     const json = (value: unknown) => options.json && console.log(JSON.stringify(value, null, 2));
     const ended = (state: { status: string }) => {
       if (state.status === "Succeeded") return ExitCode.ok;
@@ -80,10 +105,10 @@ export const task = defineTask({
     };
     switch (command) {
       case "definition":
-        await commands.printDefinition(ctx, env, options.image);
+        await commands.printDefinition(ctx, env, { image: options.image, commit });
         return ExitCode.ok;
       case "upsert": {
-        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image);
+        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image, commit);
         json({ action, definitionHash: hash });
         return ExitCode.ok;
       }

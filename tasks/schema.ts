@@ -19,6 +19,7 @@ export const task = defineTask({
   summary: "Regenerate mlops.config.schema.json from lib/config.ts.",
   usage: "deno task schema",
   options: {},
+  usesConfig: false,
   examples: ["deno task schema"],
   async run() {
     await Deno.writeTextFile("mlops.config.schema.json", schemaText());

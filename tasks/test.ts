@@ -19,11 +19,12 @@ export const task = defineTask({
   name: "test",
   summary: "Run every check: fmt, lint, types, Deno tests, Terraform validate/test, pytest, the e2e flow on moto.",
   usage: "deno task test [--only <suite>]... [--filter <text>]",
+  usesConfig: false,
   options: {
     only: {
       type: "string",
       multiple: true,
-      value: SUITES.join("|"),
+      value: "SUITE",
       choices: SUITES,
       description: "Run only these suites.",
     },

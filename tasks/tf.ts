@@ -26,11 +26,11 @@ export const task = defineTask({
   name: "tf",
   summary: "Run any terraform command in a root, with the generated backend and var file.",
   description:
-    "Exits with terraform's own exit code (so -detailed-exitcode's 2 means changes here, not a usage error).",
+    "Exit codes: terraform's own (so -detailed-exitcode's 2 means changes here); before terraform runs, 1 failure and 2 usage error; 130 interrupted.",
   usage: "deno task tf <root> [env] [--offline] -- <terraform args>",
   positionals: [
     { name: "root", description: "Terraform root", choices: ROOT_CHOICES, required: true },
-    { name: "env", description: "Environment (main root only)", choices: ENVIRONMENTS },
+    { name: "env", description: "Environment, for the main root only", choices: ENVIRONMENTS },
   ],
   options: { ...TERRAFORM_OPTIONS },
   passthrough: true,

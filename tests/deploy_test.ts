@@ -104,8 +104,8 @@ Deno.test("destroy needs the environment name typed, and never touches the share
       /The operations stack is shared by every environment and is not destroyed by this task/,
     );
     const mismatch = await task("destroy", ["prod", "--yes", "--confirm", "staging"]);
-    assert.equal(mismatch.code, 1);
-    assert.match(mismatch.stderr, /Refusing to destroy prod: --yes needs --confirm prod \(got "staging"\)\./);
+    assert.equal(mismatch.code, 2, "a usage error");
+    assert.match(mismatch.stderr, /--yes needs --confirm prod \(got "staging"\): type the environment's name/);
     assert.deepEqual(await commands(), [], "nothing ran");
     new FakeS3(aws); // an empty bucket,
     new FakeSageMaker(aws); // no pipeline, no model versions

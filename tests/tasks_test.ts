@@ -91,7 +91,7 @@ Deno.test("failures are one line without --debug; --debug adds the stack trace",
   assert.equal(plain.code, 1);
   assert.equal(
     plain.stderr.trim(),
-    'error: Invalid config "mlops.config.json": cannot be read: the file does not exist. Pass --config <file> or create it from the example in the README',
+    'error: Invalid config "mlops.config.json": cannot be read: the file does not exist. Run the task in the repository (its mlops.config.json is the example to edit), or pass --config <file>',
   );
   const debug = await runTask("deploy", [...args, "--debug"], { env: { NO_COLOR: "1" }, cwd: dir });
   assert.equal(debug.code, 1);
