@@ -84,15 +84,31 @@ export class PromotionRecords {
     return new PromotionRecords(await ctx.aws.s3Client("operations"), ctx.config.names.recordsBucket, ctx.aws);
   }
 
-  async #read(key: string): Promise<PromotionRecord | null> {
+  /** Any JSON record in the bucket (serving records live beside the promotion records), or null. */
+  async readJson<T>(key: string): Promise<T | null> {
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await out.Body!.transformToString()) as PromotionRecord;
+      return JSON.parse(await out.Body!.transformToString()) as T;
     } catch (error) {
       if (isNotFound(error)) return null;
-      throw this.aws.awsError("operations", `read the promotion record s3://${this.bucket}/${key}`, error);
+      throw this.aws.awsError("operations", `read the record s3://${this.bucket}/${key}`, error);
     }
+  }
+
+  /** Writes one JSON document under each of `keys`. */
+  async writeJson(keys: string[], value: unknown): Promise<void> {
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const body = JSON.stringify(value, null, 2) + "\n";
+    for (const Key of keys) {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: "application/json" }),
+      );
+    }
+  }
+
+  #read(key: string): Promise<PromotionRecord | null> {
+    return this.readJson<PromotionRecord>(key);
   }
 
   /** The last attempt to promote `commit` to `env`. */
@@ -112,18 +128,12 @@ export class PromotionRecords {
 
   /** Stores a record; `current.json` only moves on success. */
   async write(record: PromotionRecord): Promise<void> {
-    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
-    const body = JSON.stringify(record, null, 2) + "\n";
     const keys = [
       `promotions/${record.environment}/commits/${record.commit}.json`,
       `promotions/${record.environment}/latest.json`,
     ];
     if (record.status === "succeeded") keys.push(`promotions/${record.environment}/current.json`);
-    for (const Key of keys) {
-      await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: "application/json" }),
-      );
-    }
+    await this.writeJson(keys, record);
   }
 
   close(): void {
@@ -152,7 +162,8 @@ export async function currentCommit(options: { allowDirty: boolean; paths: strin
   return head.stdout.trim();
 }
 
-function actor(): string {
+/** Who acts: the GitHub actor in CI, else the local user. */
+export function actor(): string {
   return Deno.env.get("GITHUB_ACTOR")
     ? `github:${Deno.env.get("GITHUB_ACTOR")}`
     : `${Deno.env.get("USER") ?? "unknown"}@local`;

@@ -1,0 +1,751 @@
+/**
+ * Serving in an environment: an approved model package version becomes the
+ * environment's endpoint. Model (from the package, with the execution role
+ * from Terraform's outputs) → endpoint config named after the version → create
+ * or update the endpoint → wait → smoke test through `InvokeEndpoint` on sample
+ * texts → record. A version that fails its smoke test never stays: the previous
+ * endpoint config is put back (or a fresh endpoint deleted) and the task fails.
+ *
+ * Names (all start with `<name>-<env>`, the prefix the deploy role may manage):
+ * endpoint `<name>-<env>`, model `<name>-<env>-v<N>`, endpoint config
+ * `<name>-<env>-v<N>-<hash of the variant settings>`.
+ *
+ * Records, beside the promotion records in the operations account:
+ * `promotions/<env>/serving/current.json` (what serves now),
+ * `…/serving/latest.json` (the last attempt), `…/serving/commits/<commit>.json`
+ * (the last success of that commit: prod's gate reads staging's) and
+ * `…/serving/approvals/<version>.json` (who approved a version, and why).
+ *
+ * @example
+ * ```ts
+ * import { servingGateProblem } from "./endpoint.ts";
+ * console.log(servingGateProblem(null, { commit: "abc", digest: "sha256:…" }, "staging"));
+ * ```
+ * @module
+ */
+import type { ProductionVariant, SageMakerClient } from "@aws-sdk/client-sagemaker";
+import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { TaskError } from "../cli.ts";
+import type { Environment, EnvironmentSettings } from "../config.ts";
+import { ENVIRONMENTS } from "../config.ts";
+import type { TaskContext } from "../context.ts";
+import { sha256Hex } from "../hash.ts";
+import { log, style, table } from "../log.ts";
+import { environmentOutputs } from "../pipeline/commands.ts";
+import { sleep as interruptibleSleep } from "../process.ts";
+import { actor, PromotionRecords } from "../promote.ts";
+import { type Predictions, predictionsProblem, sampleTexts } from "./predictions.ts";
+import { toCsv } from "./local.ts";
+
+/** Serving settings of an environment (from the config). */
+export type ServingSettings = EnvironmentSettings["serving"];
+
+/** What is kept about one serving attempt. */
+export interface ServingRecord {
+  environment: Environment;
+  version: number;
+  modelPackageArn: string;
+  endpoint: string;
+  /** The SageMaker model and endpoint config of this version. */
+  model: string;
+  endpointConfig: string;
+  variant: ServingSettings["variant"];
+  /** The image digest the model package names, and the commit promoted with it (null: unknown). */
+  digest: string | null;
+  commit: string | null;
+  status: "succeeded" | "failed" | "deleted";
+  error: string | null;
+  /** The version serving before this attempt (what a failed attempt left serving). */
+  previousVersion: number | null;
+  approval: Approval | null;
+  time: string;
+  actor: string;
+}
+
+/** Who approved a version, when and why. */
+export interface Approval {
+  version: number;
+  by: string;
+  reason: string | null;
+  time: string;
+}
+
+/** A model package version as serving needs it. */
+export interface ModelVersion {
+  arn: string;
+  version: number;
+  status: string;
+  image: string;
+  digest: string | null;
+  description: string;
+}
+
+/** Resource names of one version's deployment. */
+export interface ServingNames {
+  endpoint: string;
+  model: string;
+  endpointConfig: string;
+}
+
+/** The names for `version` in `env`: endpoint, model and an endpoint config that changes with the settings. */
+export async function servingNames(
+  name: string,
+  env: Environment,
+  version: number,
+  settings: ServingSettings,
+): Promise<ServingNames> {
+  const { variant, memorySizeInMb, maxConcurrency, instanceType, instanceCount } = settings;
+  const shape = variant === "serverless"
+    ? `${variant}:${memorySizeInMb}:${maxConcurrency}`
+    : `${variant}:${instanceType}:${instanceCount}`;
+  const endpoint = `${name}-${env}`;
+  return {
+    endpoint,
+    model: `${endpoint}-v${version}`,
+    endpointConfig: `${endpoint}-v${version}-${(await sha256Hex(shape)).slice(0, 8)}`,
+  };
+}
+
+/** The production variant of an endpoint config: serverless by default, instances when opted in. */
+export function productionVariant(model: string, settings: ServingSettings): ProductionVariant {
+  return settings.variant === "serverless"
+    ? {
+      VariantName: "AllTraffic",
+      ModelName: model,
+      ServerlessConfig: { MemorySizeInMB: settings.memorySizeInMb, MaxConcurrency: settings.maxConcurrency },
+    }
+    : {
+      VariantName: "AllTraffic",
+      ModelName: model,
+      InstanceType: settings.instanceType as ProductionVariant["InstanceType"],
+      InitialInstanceCount: settings.instanceCount,
+      InitialVariantWeight: 1,
+    };
+}
+
+/** CloudWatch alarms (created by Terraform for provisioned endpoints) that roll a blue/green update back. */
+export function rollbackAlarms(endpoint: string): string[] {
+  return [`${endpoint}-5xx`, `${endpoint}-latency`];
+}
+
+/** Why prod may not serve this model, or null: `from` must have served the same commit and digest. */
+export function servingGateProblem(
+  source: ServingRecord | null,
+  wanted: { commit: string | null; digest: string | null },
+  from: Environment,
+): string | null {
+  if (!wanted.commit || !wanted.digest) {
+    return `no promotion record names the image ${
+      wanted.digest ?? "(none)"
+    } of this model, so its commit is unknown. Promote the commit, let its pipeline register the model, and serve that version`;
+  }
+  const short = wanted.commit.slice(0, 12);
+  if (!source || source.status !== "succeeded") {
+    return `${from} has never served a model of commit ${short}. Serve it in ${from} first: deno task serve ${from}`;
+  }
+  if (source.digest !== wanted.digest) {
+    return `${from} served commit ${short} with image ${source.digest}, not ${wanted.digest}. Serve this image in ${from} first`;
+  }
+  return null;
+}
+
+/** Serving records in the operations account (beside the promotion records). */
+export class ServingRecords {
+  constructor(private readonly store: PromotionRecords) {}
+
+  /** What serves in `env` now. */
+  current(env: Environment): Promise<ServingRecord | null> {
+    return this.store.readJson(`promotions/${env}/serving/current.json`);
+  }
+  /** The last attempt in `env`. */
+  latest(env: Environment): Promise<ServingRecord | null> {
+    return this.store.readJson(`promotions/${env}/serving/latest.json`);
+  }
+  /** The last successful serving of a model of `commit` in `env`. */
+  forCommit(env: Environment, commit: string): Promise<ServingRecord | null> {
+    return this.store.readJson(`promotions/${env}/serving/commits/${commit}.json`);
+  }
+  /** Records an approval. */
+  approve(env: Environment, approval: Approval): Promise<void> {
+    return this.store.writeJson([`promotions/${env}/serving/approvals/${approval.version}.json`], approval);
+  }
+  /** Stores a record; `current.json` moves on success (and on delete), `commits/` only on success. */
+  write(record: ServingRecord): Promise<void> {
+    const base = `promotions/${record.environment}/serving`;
+    const keys = [`${base}/latest.json`];
+    if (record.status !== "failed") keys.push(`${base}/current.json`);
+    if (record.status === "succeeded" && record.commit) keys.push(`${base}/commits/${record.commit}.json`);
+    return this.store.writeJson(keys, record);
+  }
+}
+
+function errorName(error: unknown): string {
+  return (error as { name?: string }).name ?? "";
+}
+
+/** SageMaker answers a missing model, config or endpoint with a ValidationException "Could not find …". */
+function isMissing(error: unknown): boolean {
+  return errorName(error) === "ResourceNotFound" ||
+    (errorName(error) === "ValidationException" && /could not find|does not exist/i.test((error as Error).message));
+}
+
+/** An endpoint's state. */
+export interface EndpointState {
+  status: string;
+  config: string | null;
+  failureReason: string | null;
+}
+
+/** Options of {@linkcode Hosting}. */
+export interface HostingOptions {
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** How long to wait for an endpoint to settle. */
+  timeoutMs?: number;
+}
+
+/** SageMaker hosting calls for one environment. */
+export class Hosting {
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #pollMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(
+    readonly sagemaker: SageMakerClient,
+    readonly runtime: SageMakerRuntimeClient,
+    options: HostingOptions = {},
+  ) {
+    this.#sleep = options.sleep ?? interruptibleSleep;
+    this.#pollMs = options.pollMs ?? 15_000;
+    this.#timeoutMs = options.timeoutMs ?? 45 * 60_000;
+  }
+
+  /** The newest Approved version of `group`, or null. */
+  async latestApproved(group: string): Promise<ModelVersion | null> {
+    const { ListModelPackagesCommand } = await import("@aws-sdk/client-sagemaker");
+    const out = await this.sagemaker.send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: group,
+        ModelApprovalStatus: "Approved",
+        SortBy: "CreationTime",
+        SortOrder: "Descending",
+        MaxResults: 1,
+      }),
+    );
+    const arn = out.ModelPackageSummaryList?.[0]?.ModelPackageArn;
+    return arn ? await this.modelVersion(arn) : null;
+  }
+
+  /** One version, by ARN; null when it does not exist. */
+  async modelVersion(arn: string): Promise<ModelVersion> {
+    const { DescribeModelPackageCommand } = await import("@aws-sdk/client-sagemaker");
+    const out = await this.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+    const image = out.InferenceSpecification?.Containers?.[0]?.Image ?? "";
+    return {
+      arn: out.ModelPackageArn ?? arn,
+      version: out.ModelPackageVersion ?? Number(arn.split("/").at(-1)),
+      status: out.ModelApprovalStatus ?? "PendingManualApproval",
+      image,
+      digest: /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? null,
+      description: out.ModelPackageDescription ?? "",
+    };
+  }
+
+  /** Sets a version's status to Approved with a description of who and why. */
+  async approve(arn: string, description: string): Promise<void> {
+    const { UpdateModelPackageCommand } = await import("@aws-sdk/client-sagemaker");
+    await this.sagemaker.send(
+      new UpdateModelPackageCommand({
+        ModelPackageArn: arn,
+        ModelApprovalStatus: "Approved",
+        ApprovalDescription: description.slice(0, 1024),
+      }),
+    );
+  }
+
+  /** Creates the model from the package unless it exists. */
+  async ensureModel(name: string, packageArn: string, roleArn: string, tags: Record<string, string>): Promise<boolean> {
+    const { CreateModelCommand, DescribeModelCommand } = await import("@aws-sdk/client-sagemaker");
+    try {
+      await this.sagemaker.send(new DescribeModelCommand({ ModelName: name }));
+      return false;
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    await this.sagemaker.send(
+      new CreateModelCommand({
+        ModelName: name,
+        PrimaryContainer: { ModelPackageName: packageArn },
+        ExecutionRoleArn: roleArn,
+        Tags: tagList(tags),
+      }),
+    );
+    return true;
+  }
+
+  /** Creates the endpoint config unless it exists. */
+  async ensureEndpointConfig(name: string, variant: ProductionVariant, tags: Record<string, string>): Promise<boolean> {
+    const { CreateEndpointConfigCommand, DescribeEndpointConfigCommand } = await import("@aws-sdk/client-sagemaker");
+    try {
+      await this.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }));
+      return false;
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    await this.sagemaker.send(
+      new CreateEndpointConfigCommand({ EndpointConfigName: name, ProductionVariants: [variant], Tags: tagList(tags) }),
+    );
+    return true;
+  }
+
+  /** The endpoint's state, or null when there is none. */
+  async endpoint(name: string): Promise<EndpointState | null> {
+    const { DescribeEndpointCommand } = await import("@aws-sdk/client-sagemaker");
+    try {
+      const out = await this.sagemaker.send(new DescribeEndpointCommand({ EndpointName: name }));
+      return {
+        status: out.EndpointStatus ?? "Unknown",
+        config: out.EndpointConfigName ?? null,
+        failureReason: out.FailureReason ?? null,
+      };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Creates the endpoint, or points it at `config` (blue/green with alarm rollback for instances). */
+  async deploy(
+    name: string,
+    config: string,
+    exists: boolean,
+    options: { blueGreen: boolean; tags: Record<string, string> },
+  ): Promise<void> {
+    const { CreateEndpointCommand, UpdateEndpointCommand } = await import("@aws-sdk/client-sagemaker");
+    if (!exists) {
+      await this.sagemaker.send(
+        new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: config, Tags: tagList(options.tags) }),
+      );
+      return;
+    }
+    await this.sagemaker.send(
+      new UpdateEndpointCommand({
+        EndpointName: name,
+        EndpointConfigName: config,
+        ...(options.blueGreen
+          ? {
+            DeploymentConfig: {
+              BlueGreenUpdatePolicy: {
+                TrafficRoutingConfiguration: { Type: "ALL_AT_ONCE", WaitIntervalInSeconds: 0 },
+                TerminationWaitInSeconds: 300,
+              },
+              AutoRollbackConfiguration: { Alarms: rollbackAlarms(name).map((AlarmName) => ({ AlarmName })) },
+            },
+          }
+          : {}),
+      }),
+    );
+  }
+
+  /** Polls until the endpoint settles (not Creating/Updating/SystemUpdating/RollingBack/Deleting). */
+  async waitForEndpoint(name: string, report: (state: EndpointState | null) => void): Promise<EndpointState | null> {
+    const started = Date.now();
+    let last = "";
+    for (;;) {
+      const state = await this.endpoint(name);
+      const key = `${state?.status}:${state?.config}`;
+      if (key !== last) report(state);
+      last = key;
+      if (!state || !["Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"].includes(state.status)) {
+        return state;
+      }
+      if (Date.now() - started > this.#timeoutMs) {
+        throw new TaskError(
+          `The endpoint "${name}" is still ${state.status} after ${
+            Math.round(this.#timeoutMs / 60_000)
+          } minutes. Look at it in the SageMaker console, then re-run.`,
+        );
+      }
+      await this.#sleep(this.#pollMs);
+    }
+  }
+
+  /** Sends texts through InvokeEndpoint; returns a problem sentence or null when the answer is valid. */
+  async smokeTest(name: string, texts: string[]): Promise<{ problem: string | null; answer: Predictions | null }> {
+    const { InvokeEndpointCommand } = await import("@aws-sdk/client-sagemaker-runtime");
+    try {
+      const out = await this.runtime.send(
+        new InvokeEndpointCommand({
+          EndpointName: name,
+          ContentType: "text/csv",
+          Accept: "application/json",
+          Body: new TextEncoder().encode(toCsv(texts)),
+        }),
+      );
+      const text = new TextDecoder().decode(out.Body);
+      let answer: unknown;
+      try {
+        answer = JSON.parse(text);
+      } catch {
+        return { problem: `the answer is not JSON: ${text.slice(0, 80)}`, answer: null };
+      }
+      const problem = predictionsProblem(answer, texts.length);
+      return { problem, answer: problem ? null : answer as Predictions };
+    } catch (error) {
+      const e = error as { name?: string; message?: string; OriginalStatusCode?: number };
+      const status = e.OriginalStatusCode ? ` (the container answered ${e.OriginalStatusCode})` : "";
+      return { problem: `InvokeEndpoint failed${status}: ${e.name}: ${e.message}`, answer: null };
+    }
+  }
+
+  /** Deletes the endpoint (waiting until it is gone), then every endpoint config and model with `prefix`. */
+  async deleteAll(
+    endpoint: string,
+    prefix: string,
+  ): Promise<{ endpoint: boolean; configs: string[]; models: string[] }> {
+    const sdk = await import("@aws-sdk/client-sagemaker");
+    const state = await this.endpoint(endpoint);
+    if (state) {
+      await this.sagemaker.send(new sdk.DeleteEndpointCommand({ EndpointName: endpoint }));
+      await this.waitForEndpoint(endpoint, (s) => log.info(`Endpoint ${endpoint}: ${s?.status ?? "deleted"}`));
+    }
+    const configs: string[] = [];
+    for (let token: string | undefined;;) {
+      const out = await this.sagemaker.send(
+        new sdk.ListEndpointConfigsCommand({ NameContains: prefix, NextToken: token, MaxResults: 100 }),
+      );
+      configs.push(
+        ...(out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!).filter((n) => n.startsWith(prefix)),
+      );
+      token = out.NextToken;
+      if (!token) break;
+    }
+    for (const name of configs) {
+      await this.sagemaker.send(new sdk.DeleteEndpointConfigCommand({ EndpointConfigName: name }));
+    }
+    const models: string[] = [];
+    for (let token: string | undefined;;) {
+      const out = await this.sagemaker.send(
+        new sdk.ListModelsCommand({ NameContains: prefix, NextToken: token, MaxResults: 100 }),
+      );
+      models.push(...(out.Models ?? []).map((m) => m.ModelName!).filter((n) => n.startsWith(prefix)));
+      token = out.NextToken;
+      if (!token) break;
+    }
+    for (const name of models) await this.sagemaker.send(new sdk.DeleteModelCommand({ ModelName: name }));
+    return { endpoint: state !== null, configs, models };
+  }
+}
+
+function tagList(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** Runs `work` with hosting clients acting in `env`; SDK failures become one line. */
+async function withHosting<T>(
+  ctx: TaskContext,
+  env: Environment,
+  what: string,
+  work: (hosting: Hosting) => Promise<T>,
+  options: HostingOptions = {},
+): Promise<T> {
+  const { SageMakerClient } = await import("@aws-sdk/client-sagemaker");
+  const { SageMakerRuntimeClient } = await import("@aws-sdk/client-sagemaker-runtime");
+  const config = await ctx.aws.clientConfig(env);
+  const sagemaker = new SageMakerClient(config);
+  const runtime = new SageMakerRuntimeClient(config);
+  try {
+    return await work(new Hosting(sagemaker, runtime, options));
+  } catch (error) {
+    throw ctx.aws.awsError(env, `${what} ${env}`, error);
+  } finally {
+    sagemaker.destroy();
+    runtime.destroy();
+  }
+}
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions {
+  /** The version to serve (default: the latest Approved). */
+  version?: number;
+  /** Approve `version` first (after the gate), recording why. */
+  approve: { reason: string | null } | null;
+  pollMs?: number;
+  /** Sample texts for the smoke test (default: the first three of the dataset). */
+  texts?: string[];
+}
+
+/** The commit promoted to `env` with image `digest`, from the promotion records (null: none names it). */
+async function commitOf(records: PromotionRecords, env: Environment, digest: string | null): Promise<string | null> {
+  if (!digest) return null;
+  for (const record of [await records.current(env), await records.latest(env)]) {
+    if (record?.digest === digest) return record.commit;
+  }
+  return null;
+}
+
+/** Serves an approved version in `env`; returns the record (also written on failure). */
+export async function serve(ctx: TaskContext, env: Environment, options: ServeOptions): Promise<ServingRecord> {
+  const settings = ctx.config.environment(env);
+  log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
+  await ctx.aws.assertEnvironment(env, "serve a model in");
+  const outputs = await environmentOutputs(ctx, env);
+  const texts = options.texts ?? await datasetSamples(ctx);
+  const records = await PromotionRecords.open(ctx);
+  const serving = new ServingRecords(records);
+  try {
+    return await withHosting(ctx, env, "serve a model in", async (hosting) => {
+      const group = outputs.model_package_group_name;
+      const arn = (version: number) =>
+        `arn:aws:sagemaker:${ctx.config.region}:${
+          ctx.config.account(env).id
+        }:model-package/${group.toLowerCase()}/${version}`;
+      const model = options.version !== undefined
+        ? await hosting.modelVersion(arn(options.version)).catch((error) => {
+          if (!isMissing(error)) throw error;
+          throw new TaskError(
+            `Model version ${options.version} does not exist in "${group}" of ${env}. List them in the SageMaker console or with: aws sagemaker list-model-packages --model-package-group-name ${group}`,
+          );
+        })
+        : await hosting.latestApproved(group);
+      if (!model) {
+        throw new TaskError(
+          `No Approved model version in "${group}" of ${env}. Train one (deno task promote ${env} --wait) or approve one (deno task serve ${env} --approve N).`,
+        );
+      }
+      const commit = await commitOf(records, env, model.digest);
+      log.step(
+        "Model",
+        `${group} version ${model.version} (${model.status}), image ${model.digest ?? model.image}${
+          commit ? `, commit ${commit.slice(0, 12)}` : ""
+        }`,
+      );
+      // The gate comes before any approval: nothing is approved in prod that staging has not served.
+      if (settings.promoteFrom) {
+        const source = commit ? await serving.forCommit(settings.promoteFrom, commit) : null;
+        const problem = servingGateProblem(source, { commit, digest: model.digest }, settings.promoteFrom);
+        if (problem) throw new TaskError(`Refusing to serve version ${model.version} in ${env}: ${problem}.`);
+        log.step("Gate", `${settings.promoteFrom} served commit ${commit!.slice(0, 12)} with ${model.digest}`);
+      }
+      let approval: Approval | null = null;
+      if (options.approve) {
+        approval = {
+          version: model.version,
+          by: actor(),
+          reason: options.approve.reason,
+          time: new Date().toISOString(),
+        };
+        if (model.status !== "Approved") {
+          await hosting.approve(
+            model.arn,
+            `Approved by ${approval.by}${approval.reason ? `: ${approval.reason}` : ""}`,
+          );
+        }
+        await serving.approve(env, approval);
+        log.step(
+          "Approved",
+          `version ${model.version} by ${approval.by}${approval.reason ? ` (${approval.reason})` : ""}`,
+        );
+      } else if (model.status !== "Approved") {
+        throw new TaskError(
+          `Version ${model.version} of "${group}" in ${env} is ${model.status}, not Approved. Approve it: deno task serve ${env} --approve ${model.version} --reason "…"`,
+        );
+      }
+      const previous = await serving.current(env);
+      const record: ServingRecord = {
+        environment: env,
+        version: model.version,
+        modelPackageArn: model.arn,
+        ...(await servingNames(ctx.config.data.name, env, model.version, settings.serving)),
+        variant: settings.serving.variant,
+        digest: model.digest,
+        commit,
+        status: "failed",
+        error: null,
+        previousVersion: previous?.status === "succeeded" ? previous.version : null,
+        approval,
+        time: new Date().toISOString(),
+        actor: actor(),
+      };
+      let failure: unknown = null;
+      try {
+        await deployVersion(ctx, hosting, record, outputs.execution_role_arn, settings.serving, texts);
+        record.status = "succeeded";
+      } catch (error) {
+        failure = error;
+        record.error = (error as Error).message;
+      }
+      record.time = new Date().toISOString();
+      await serving.write(record);
+      log.step("Recorded", `${record.status} serving of version ${record.version} in ${env}`);
+      if (failure) throw failure;
+      return record;
+    }, { pollMs: options.pollMs });
+  } finally {
+    records.close();
+  }
+}
+
+/** Model → endpoint config → create/update → wait → smoke test; puts the previous config back on failure. */
+async function deployVersion(
+  ctx: TaskContext,
+  hosting: Hosting,
+  record: ServingRecord,
+  roleArn: string,
+  settings: ServingSettings,
+  texts: string[],
+): Promise<void> {
+  const tags = { ...ctx.config.data.tags, "mlops:environment": record.environment };
+  const name = record.endpoint;
+  const created = await hosting.ensureModel(record.model, record.modelPackageArn, roleArn, tags);
+  log.step(created ? "Created" : "Exists", `model ${record.model}`);
+  const configCreated = await hosting.ensureEndpointConfig(
+    record.endpointConfig,
+    productionVariant(record.model, settings),
+    tags,
+  );
+  log.step(configCreated ? "Created" : "Exists", `endpoint config ${record.endpointConfig} (${settings.variant})`);
+  const report = (state: EndpointState | null) =>
+    log.info(`Endpoint ${name}: ${state?.status ?? "absent"}${state?.config ? ` (${state.config})` : ""}`);
+  let before = await hosting.endpoint(name);
+  if (before && !["InService", "Failed"].includes(before.status)) before = await hosting.waitForEndpoint(name, report);
+  const previousConfig = before?.status === "InService" ? before.config : null;
+  if (before?.status === "InService" && before.config === record.endpointConfig) {
+    log.step("Unchanged", `endpoint ${name} already serves ${record.endpointConfig}`);
+  } else {
+    await hosting.deploy(name, record.endpointConfig, before !== null, {
+      blueGreen: settings.variant === "provisioned",
+      tags,
+    });
+    log.step(before ? "Updating" : "Creating", `endpoint ${name} → ${record.endpointConfig}`);
+  }
+  const after = await hosting.waitForEndpoint(name, report);
+  if (after?.status !== "InService" || after.config !== record.endpointConfig) {
+    throw new TaskError(
+      `The endpoint ${name} did not take version ${record.version}: ${after?.status ?? "absent"}${
+        after?.failureReason ? ` (${after.failureReason})` : ""
+      }${after?.config ? `; it serves ${after.config}` : ""}. Fix the cause, then re-run.`,
+    );
+  }
+  log.step("Smoke test", `${texts.length} sample texts through InvokeEndpoint`);
+  const smoke = await hosting.smokeTest(name, texts);
+  if (!smoke.problem) {
+    log.step("Serving", `version ${record.version} at endpoint ${name}`);
+    return;
+  }
+  // A version that fails its smoke test never stays: put back what served, or remove what we created.
+  if (previousConfig && previousConfig !== record.endpointConfig) {
+    log.warn(`Smoke test failed; putting ${previousConfig} back`);
+    await hosting.deploy(name, previousConfig, true, { blueGreen: settings.variant === "provisioned", tags });
+    await hosting.waitForEndpoint(name, report);
+    throw new TaskError(
+      `Version ${record.version} failed its smoke test in ${record.environment}: ${smoke.problem}. The previous version serves again (${previousConfig}).`,
+    );
+  }
+  if (!previousConfig) {
+    log.warn(`Smoke test failed; deleting the new endpoint ${name}`);
+    const { DeleteEndpointCommand } = await import("@aws-sdk/client-sagemaker");
+    await hosting.sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
+    await hosting.waitForEndpoint(name, report);
+  }
+  throw new TaskError(
+    `Version ${record.version} failed its smoke test in ${record.environment}: ${smoke.problem}. ${
+      previousConfig ? "It was already serving; fix the model or serve another version." : "Nothing serves there now."
+    }`,
+  );
+}
+
+async function datasetSamples(ctx: TaskContext): Promise<string[]> {
+  const { path, textColumn } = ctx.config.data.pipeline.dataset;
+  const csv = await Deno.readTextFile(path).catch(() => {
+    throw new TaskError(`The dataset "${path}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
+  });
+  const texts = sampleTexts(csv, textColumn, 3);
+  if (texts.length === 0) {
+    throw new TaskError(`The dataset "${path}" has no texts in column "${textColumn}" for the smoke test.`);
+  }
+  return texts;
+}
+
+/**
+ * Deletes everything serving created in `env`: the endpoint, every endpoint config and
+ * model named with the environment's prefix, and marks the record deleted. Destroy calls it.
+ */
+export async function deleteServing(ctx: TaskContext, env: Environment): Promise<void> {
+  await ctx.aws.assertEnvironment(env, "delete the endpoint of");
+  const endpoint = `${ctx.config.data.name}-${env}`;
+  const removed = await withHosting(
+    ctx,
+    env,
+    "delete the endpoint of",
+    (hosting) => hosting.deleteAll(endpoint, `${endpoint}-v`),
+    { pollMs: Number(Deno.env.get("MLOPS_POLL_MS") ?? 15_000) },
+  );
+  log.step(
+    "Deleted",
+    `${
+      removed.endpoint ? `endpoint ${endpoint}, ` : ""
+    }${removed.configs.length} endpoint config(s), ${removed.models.length} model(s) in ${env}`,
+  );
+  const records = await PromotionRecords.open(ctx);
+  try {
+    const serving = new ServingRecords(records);
+    const current = await serving.current(env);
+    if (current && current.status !== "deleted") {
+      await serving.write({
+        ...current,
+        status: "deleted",
+        error: null,
+        time: new Date().toISOString(),
+        actor: actor(),
+      });
+    }
+  } catch (error) {
+    throw ctx.aws.awsError("operations", "record the deletion", error);
+  } finally {
+    records.close();
+  }
+}
+
+/** What serves in each environment now, and the last attempt. */
+export async function servingStatus(
+  ctx: TaskContext,
+): Promise<{ environment: Environment; current: ServingRecord | null; latest: ServingRecord | null }[]> {
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the serving records of");
+  const records = await PromotionRecords.open(ctx);
+  const serving = new ServingRecords(records);
+  try {
+    return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
+      environment,
+      current: await serving.current(environment),
+      latest: await serving.latest(environment),
+    })));
+  } finally {
+    records.close();
+  }
+}
+
+/** One line per environment: which version serves where. */
+export function servingSummary(record: ServingRecord | null): string {
+  if (!record || record.status === "deleted") return "-";
+  return `v${record.version} at ${record.endpoint} (${record.variant})`;
+}
+
+/** The status table. */
+export function describeServingStatus(rows: Awaited<ReturnType<typeof servingStatus>>): string {
+  return table(
+    ["environment", "serving", "commit", "since", "approved by", "last attempt"],
+    rows.map(({ environment, current, latest }) => [
+      environment,
+      servingSummary(current),
+      current?.status === "succeeded" ? current.commit?.slice(0, 12) ?? "unknown" : "-",
+      current?.status === "succeeded" ? current.time.replace(/\.\d+Z$/, "Z") : "-",
+      current?.approval?.by ?? "-",
+      !latest
+        ? "-"
+        : latest.status === "failed"
+        ? style.red(`failed v${latest.version}: ${latest.error ?? ""}`.slice(0, 60))
+        : style.green(`${latest.status} v${latest.version}`),
+    ]),
+  );
+}
