@@ -409,32 +409,39 @@ export class Hosting {
       await this.sagemaker.send(new sdk.DeleteEndpointCommand({ EndpointName: endpoint }));
       await this.waitForEndpoint(endpoint, (s) => log.info(`Endpoint ${endpoint}: ${s?.status ?? "deleted"}`));
     }
-    const configs: string[] = [];
-    for (let token: string | undefined;;) {
+    const configs = await pagedNames(prefix, async (NextToken) => {
       const out = await this.sagemaker.send(
-        new sdk.ListEndpointConfigsCommand({ NameContains: prefix, NextToken: token, MaxResults: 100 }),
+        new sdk.ListEndpointConfigsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
-      configs.push(
-        ...(out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!).filter((n) => n.startsWith(prefix)),
-      );
-      token = out.NextToken;
-      if (!token) break;
-    }
+      return { names: (out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!), next: out.NextToken };
+    });
     for (const name of configs) {
       await this.sagemaker.send(new sdk.DeleteEndpointConfigCommand({ EndpointConfigName: name }));
     }
-    const models: string[] = [];
-    for (let token: string | undefined;;) {
+    const models = await pagedNames(prefix, async (NextToken) => {
       const out = await this.sagemaker.send(
-        new sdk.ListModelsCommand({ NameContains: prefix, NextToken: token, MaxResults: 100 }),
+        new sdk.ListModelsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
-      models.push(...(out.Models ?? []).map((m) => m.ModelName!).filter((n) => n.startsWith(prefix)));
-      token = out.NextToken;
-      if (!token) break;
-    }
+      return { names: (out.Models ?? []).map((m) => m.ModelName!), next: out.NextToken };
+    });
     for (const name of models) await this.sagemaker.send(new sdk.DeleteModelCommand({ ModelName: name }));
     return { endpoint: state !== null, configs, models };
   }
+}
+
+/** Every name of a paged listing that starts with `prefix` (NameContains matches anywhere). */
+async function pagedNames(
+  prefix: string,
+  page: (token: string | undefined) => Promise<{ names: string[]; next?: string }>,
+): Promise<string[]> {
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await page(token);
+    names.push(...out.names.filter((n) => n.startsWith(prefix)));
+    token = out.next;
+  } while (token);
+  return names;
 }
 
 function tagList(tags: Record<string, string>): { Key: string; Value: string }[] {
