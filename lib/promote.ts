@@ -26,6 +26,7 @@ import { deploy } from "./deploy.ts";
 import { buildImage, CONTEXT_DIR, hashContext, ImageRepository } from "./image.ts";
 import { log, style, table } from "./log.ts";
 import { run } from "./process.ts";
+import { type ServingRecord, ServingRecords, servingSummary } from "./serving/records.ts";
 import { failureOf, startPipeline, uploadData, upsertPipeline, watchPipeline } from "./pipeline/commands.ts";
 
 /** What is kept about one promotion attempt. */
@@ -225,6 +226,7 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
   log.step("Image", `${imageUri} (commit ${commit.slice(0, 12)})`);
 
   const records = await PromotionRecords.open(ctx);
+  let record: PromotionRecord;
   try {
     // 3. The gate: the source environment must have run this commit and digest.
     if (settings.promoteFrom) {
@@ -239,10 +241,18 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
       log.step("Gate", `${settings.promoteFrom} ran ${commit.slice(0, 12)} with ${digest} successfully`);
     }
     const previous = await records.forCommit(env, commit);
-    return await promoteRecorded(ctx, env, records, previous, { commit, digest, imageUri }, options);
+    record = await promoteRecorded(ctx, env, records, previous, { commit, digest, imageUri }, options);
   } finally {
     records.close();
   }
+  // 6. Serving: the version this run registered, when it is Approved (dev, staging); prod waits for a person.
+  if (
+    options.wait && record.pipelineStatus === "Succeeded" && record.executionArn && settings.serving.deployOnPromote
+  ) {
+    const { serveRegistered } = await import("./serving/endpoint.ts");
+    await serveRegistered(ctx, env, record.executionArn, options.pollMs);
+  }
+  return record;
 }
 
 /** Steps 4 and 5: deploy, data, pipeline, then the record, whatever happened. */
@@ -317,14 +327,23 @@ async function promoteRecorded(
 /** What each environment runs now, and its last attempt. */
 export async function promotionStatus(
   ctx: TaskContext,
-): Promise<{ environment: Environment; current: PromotionRecord | null; latest: PromotionRecord | null }[]> {
+): Promise<
+  {
+    environment: Environment;
+    current: PromotionRecord | null;
+    latest: PromotionRecord | null;
+    serving: ServingRecord | null;
+  }[]
+> {
   if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the promotion records of");
   const records = await PromotionRecords.open(ctx);
+  const serving = new ServingRecords(records);
   try {
     return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
       environment,
       current: await records.current(environment),
       latest: await records.latest(environment),
+      serving: await serving.current(environment),
     })));
   } finally {
     records.close();
@@ -334,13 +353,14 @@ export async function promotionStatus(
 /** The status table. */
 export function describeStatus(rows: Awaited<ReturnType<typeof promotionStatus>>): string {
   return table(
-    ["environment", "commit", "digest", "promoted", "pipeline", "last attempt"],
-    rows.map(({ environment, current, latest }) => [
+    ["environment", "commit", "digest", "promoted", "pipeline", "serving", "last attempt"],
+    rows.map(({ environment, current, latest, serving }) => [
       environment,
       current?.commit.slice(0, 12) ?? "-",
       current ? `${current.digest.slice(0, 19)}…` : "-",
       current?.time.replace(/\.\d+Z$/, "Z") ?? "never",
       current?.pipelineStatus ?? "-",
+      servingSummary(serving),
       !latest
         ? "-"
         : latest.status === "succeeded"

@@ -25,6 +25,7 @@ export interface FakePackage {
   status: string;
   image: string;
   approvalDescription: string | null;
+  description: string;
   /** Invocations of an endpoint serving this version fail (the container answers 500). */
   broken: boolean;
 }
@@ -45,11 +46,24 @@ export class FakeHosting {
   readonly endpoints = new Map<string, FakeEndpoint>();
   /** Describes an endpoint stays Creating/Updating/Deleting before it settles. */
   pollsToSettle = 2;
+  /**
+   * Register a version whenever a pipeline execution starts, as its RegisterModel step would: the
+   * pipeline's image and default approval status, the execution ARN in the description.
+   */
+  registerOnStart = false;
   /** Update requests received (with their DeploymentConfig), for assertions. */
   readonly updates: { endpoint: string; config: string; deploymentConfig: unknown }[] = [];
   readonly #next: FakeHandler | undefined;
 
-  constructor(readonly aws: FakeAws, readonly region = "eu-west-1") {
+  /**
+   * `pipelineOf(account, name)`: a pipeline's definition, for {@linkcode registerOnStart}
+   * (e.g. from a FakeSageMaker).
+   */
+  constructor(
+    readonly aws: FakeAws,
+    readonly pipelineOf: ((account: string, name: string) => string | undefined) | null = null,
+    readonly region = "eu-west-1",
+  ) {
     this.#next = aws.handlerOf("sagemaker");
     aws.handle("sagemaker", (r) => this.#handle(r));
   }
@@ -59,7 +73,10 @@ export class FakeHosting {
   }
 
   /** Registers a new version in the account's `mlops-models` group. */
-  register(account: string, options: { status: string; image: string; broken?: boolean }): FakePackage {
+  register(
+    account: string,
+    options: { status: string; image: string; broken?: boolean; description?: string },
+  ): FakePackage {
     const list = this.packages.get(account) ?? [];
     const version = list.length + 1;
     const pkg: FakePackage = {
@@ -68,6 +85,7 @@ export class FakeHosting {
       status: options.status,
       image: options.image,
       approvalDescription: null,
+      description: options.description ?? "registered by a test",
       broken: options.broken ?? false,
     };
     list.push(pkg);
@@ -101,6 +119,7 @@ export class FakeHosting {
             ModelPackageArn: p.arn,
             ModelPackageVersion: p.version,
             ModelApprovalStatus: p.status,
+            ModelPackageDescription: p.description,
           })),
         });
       }
@@ -204,8 +223,36 @@ export class FakeHosting {
         this.models.delete(key(input.ModelName));
         return jsonResponse({});
     }
+    if (request.action === "StartPipelineExecution" && this.registerOnStart && this.#next) {
+      return await this.#registerOnStart(account, input, await this.#next(request));
+    }
     if (this.#next) return await this.#next(request);
     return jsonError(400, "UnknownOperation", `The fake SageMaker does not implement ${request.action}.`);
+  }
+
+  async #registerOnStart(
+    account: string,
+    input: { PipelineDefinition?: string; PipelineName: string },
+    response: Response,
+  ): Promise<Response> {
+    const body = await response.clone().json() as { PipelineExecutionArn?: string };
+    const arn = body.PipelineExecutionArn;
+    const known = (this.packages.get(account) ?? []).some((p) => arn && p.description.includes(arn));
+    if (!arn || known || !this.pipelineOf) return response;
+    const definition = JSON.parse(this.pipelineOf(account, input.PipelineName) ?? "{}");
+    type Step = { Type: string; Arguments: { InferenceSpecification: { Containers: { Image: string }[] } } };
+    const register = (definition.Steps ?? []).flatMap((s: Step & { Arguments: { IfSteps?: Step[] } }) =>
+      s.Type === "Condition" ? s.Arguments.IfSteps ?? [] : [s]
+    ).find((s: Step) => s.Type === "RegisterModel") as Step | undefined;
+    const status = (definition.Parameters ?? []).find((p: { Name: string }) => p.Name === "ModelApprovalStatus")
+      ?.DefaultValue;
+    if (!register || !status) return response;
+    this.register(account, {
+      status,
+      image: register.Arguments.InferenceSpecification.Containers[0].Image,
+      description: `Trained by pipeline execution ${arn}`,
+    });
+    return response;
   }
 
   /** InvokeEndpoint: one prediction per CSV line, like `serve`; a broken version's container answers 500. */

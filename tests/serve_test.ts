@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { servingGateProblem, type ServingRecord, servingSummary } from "../lib/serving/endpoint.ts";
-import { FakeHosting } from "./fake_hosting.ts";
 import { runTask, type TaskRun } from "./helpers.ts";
 import { promotionWorkspace } from "./promotion_fixture.ts";
 
@@ -15,13 +14,10 @@ const [STAGING, PROD] = ["333333333333", "444444444444"];
 
 async function servingWorkspace() {
   const w = await promotionWorkspace();
-  const hosting = new FakeHosting(w.aws);
-  const env = { ...w.env, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: w.aws.url };
   return {
     ...w,
-    hosting,
     serve: (args: string[], extra: Record<string, string> = {}): Promise<TaskRun> =>
-      runTask("serve", args, { cwd: w.dir, env: { ...env, ...extra }, clearEnv: true }),
+      runTask("serve", args, { cwd: w.dir, env: { ...w.env, ...extra }, clearEnv: true }),
     serving: (environment: string, name: string) => w.record(environment, `serving/${name}`) as ServingRecord,
     /** Promotes dev and staging (and more), returning staging's image URI. */
     async promoted(envs = ["dev", "staging"]): Promise<string> {
@@ -130,6 +126,31 @@ Deno.test("prod: gate on staging's serving, then a person approves the version, 
   assert.deepEqual([record.approval?.by, record.approval?.reason], ["github:alice", "metrics reviewed"]);
   assert.equal(w.record("prod", "serving/approvals/1").by, "github:alice");
   assert.equal(w.hosting.serving(PROD, "mlops-prod"), record.endpointConfig);
+});
+
+Deno.test("promote --wait serves what its run registered in dev and staging; prod waits for a person", async () => {
+  await using w = await servingWorkspace();
+  w.hosting.registerOnStart = true;
+  for (const env of ["dev", "staging"]) {
+    const run = await w.promote([env, "--wait"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`Serving +version 1 at endpoint mlops-${env}`));
+    assert.equal(w.serving(env, "current").commit, w.commit);
+  }
+  const prod = await w.promote(["prod", "--wait"]);
+  assert.equal(prod.code, 0, prod.stderr);
+  assert.match(
+    prod.stderr,
+    /Waiting +version 1 is PendingManualApproval: a person approves it with deno task serve prod --approve 1/,
+  );
+  assert.equal(w.hosting.serving(PROD, "mlops-prod"), undefined, "nothing served in prod without approval");
+
+  const approved = await w.serve(["prod", "--approve", "1", "--reason", "reviewed"], { GITHUB_ACTOR: "bob" });
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.match(approved.stderr, /Gate +staging served commit 0123456789ab with sha256:/);
+  assert.equal(w.serving("prod", "current").approval?.by, "github:bob");
+  const status = await w.promote(["status"]);
+  assert.match(status.stdout, /prod .* v1 at mlops-prod/);
 });
 
 Deno.test("provisioned variant: instances, and updates are blue/green with alarm rollback", async () => {

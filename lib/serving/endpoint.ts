@@ -9,12 +9,7 @@
  * Names (all start with `<name>-<env>`, the prefix the deploy role may manage):
  * endpoint `<name>-<env>`, model `<name>-<env>-v<N>`, endpoint config
  * `<name>-<env>-v<N>-<hash of the variant settings>`.
- *
- * Records, beside the promotion records in the operations account:
- * `promotions/<env>/serving/current.json` (what serves now),
- * `…/serving/latest.json` (the last attempt), `…/serving/commits/<commit>.json`
- * (the last success of that commit: prod's gate reads staging's) and
- * `…/serving/approvals/<version>.json` (who approved a version, and why).
+ * Records: see `records.ts`.
  *
  * @example
  * ```ts
@@ -26,7 +21,7 @@
 import type { ProductionVariant, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { TaskError } from "../cli.ts";
-import type { Environment, EnvironmentSettings } from "../config.ts";
+import type { Environment } from "../config.ts";
 import { ENVIRONMENTS } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { sha256Hex } from "../hash.ts";
@@ -35,40 +30,11 @@ import { environmentOutputs } from "../pipeline/commands.ts";
 import { sleep as interruptibleSleep } from "../process.ts";
 import { actor, PromotionRecords } from "../promote.ts";
 import { type Predictions, predictionsProblem, sampleTexts } from "./predictions.ts";
+import { type Approval, type ServingRecord, ServingRecords, type ServingSettings, servingSummary } from "./records.ts";
+
+export type { Approval, ServingRecord, ServingSettings } from "./records.ts";
+export { servingSummary } from "./records.ts";
 import { toCsv } from "./local.ts";
-
-/** Serving settings of an environment (from the config). */
-export type ServingSettings = EnvironmentSettings["serving"];
-
-/** What is kept about one serving attempt. */
-export interface ServingRecord {
-  environment: Environment;
-  version: number;
-  modelPackageArn: string;
-  endpoint: string;
-  /** The SageMaker model and endpoint config of this version. */
-  model: string;
-  endpointConfig: string;
-  variant: ServingSettings["variant"];
-  /** The image digest the model package names, and the commit promoted with it (null: unknown). */
-  digest: string | null;
-  commit: string | null;
-  status: "succeeded" | "failed" | "deleted";
-  error: string | null;
-  /** The version serving before this attempt (what a failed attempt left serving). */
-  previousVersion: number | null;
-  approval: Approval | null;
-  time: string;
-  actor: string;
-}
-
-/** Who approved a version, when and why. */
-export interface Approval {
-  version: number;
-  by: string;
-  reason: string | null;
-  time: string;
-}
 
 /** A model package version as serving needs it. */
 export interface ModelVersion {
@@ -149,36 +115,6 @@ export function servingGateProblem(
   return null;
 }
 
-/** Serving records in the operations account (beside the promotion records). */
-export class ServingRecords {
-  constructor(private readonly store: PromotionRecords) {}
-
-  /** What serves in `env` now. */
-  current(env: Environment): Promise<ServingRecord | null> {
-    return this.store.readJson(`promotions/${env}/serving/current.json`);
-  }
-  /** The last attempt in `env`. */
-  latest(env: Environment): Promise<ServingRecord | null> {
-    return this.store.readJson(`promotions/${env}/serving/latest.json`);
-  }
-  /** The last successful serving of a model of `commit` in `env`. */
-  forCommit(env: Environment, commit: string): Promise<ServingRecord | null> {
-    return this.store.readJson(`promotions/${env}/serving/commits/${commit}.json`);
-  }
-  /** Records an approval. */
-  approve(env: Environment, approval: Approval): Promise<void> {
-    return this.store.writeJson([`promotions/${env}/serving/approvals/${approval.version}.json`], approval);
-  }
-  /** Stores a record; `current.json` moves on success (and on delete), `commits/` only on success. */
-  write(record: ServingRecord): Promise<void> {
-    const base = `promotions/${record.environment}/serving`;
-    const keys = [`${base}/latest.json`];
-    if (record.status !== "failed") keys.push(`${base}/current.json`);
-    if (record.status === "succeeded" && record.commit) keys.push(`${base}/commits/${record.commit}.json`);
-    return this.store.writeJson(keys, record);
-  }
-}
-
 function errorName(error: unknown): string {
   return (error as { name?: string }).name ?? "";
 }
@@ -236,7 +172,22 @@ export class Hosting {
     return arn ? await this.modelVersion(arn) : null;
   }
 
-  /** One version, by ARN; null when it does not exist. */
+  /** The version a pipeline execution registered (its description names the execution), or null. */
+  async registeredBy(group: string, executionArn: string): Promise<ModelVersion | null> {
+    const { ListModelPackagesCommand } = await import("@aws-sdk/client-sagemaker");
+    const out = await this.sagemaker.send(
+      new ListModelPackagesCommand({
+        ModelPackageGroupName: group,
+        SortBy: "CreationTime",
+        SortOrder: "Descending",
+        MaxResults: 20,
+      }),
+    );
+    const found = (out.ModelPackageSummaryList ?? []).find((p) => p.ModelPackageDescription?.includes(executionArn));
+    return found?.ModelPackageArn ? await this.modelVersion(found.ModelPackageArn) : null;
+  }
+
+  /** One version, by ARN. */
   async modelVersion(arn: string): Promise<ModelVersion> {
     const { DescribeModelPackageCommand } = await import("@aws-sdk/client-sagemaker");
     const out = await this.sagemaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
@@ -593,6 +544,37 @@ export async function serve(ctx: TaskContext, env: Environment, options: ServeOp
   }
 }
 
+/**
+ * After a promotion's pipeline run succeeded: serves the version that run registered when it is
+ * Approved; otherwise says who approves it and how. Returns the serving record, or null.
+ */
+export async function serveRegistered(
+  ctx: TaskContext,
+  env: Environment,
+  executionArn: string,
+  pollMs?: number,
+): Promise<ServingRecord | null> {
+  const { model_package_group_name: group } = await environmentOutputs(ctx, env);
+  const registered = await withHosting(
+    ctx,
+    env,
+    "find the model registered in",
+    (h) => h.registeredBy(group, executionArn),
+  );
+  if (!registered) {
+    log.warn(`The pipeline run ${executionArn} registered no model version in "${group}"; nothing new to serve.`);
+    return null;
+  }
+  if (registered.status !== "Approved") {
+    log.step(
+      "Waiting",
+      `version ${registered.version} is ${registered.status}: a person approves it with deno task serve ${env} --approve ${registered.version} --reason "…" (the serve workflow)`,
+    );
+    return null;
+  }
+  return await serve(ctx, env, { version: registered.version, approve: null, pollMs });
+}
+
 /** Model → endpoint config → create/update → wait → smoke test; puts the previous config back on failure. */
 async function deployVersion(
   ctx: TaskContext,
@@ -730,12 +712,6 @@ export async function servingStatus(
   } finally {
     records.close();
   }
-}
-
-/** One line per environment: which version serves where. */
-export function servingSummary(record: ServingRecord | null): string {
-  if (!record || record.status === "deleted") return "-";
-  return `v${record.version} at ${record.endpoint} (${record.variant})`;
 }
 
 /** The status table. */
