@@ -170,6 +170,17 @@ export function actor(): string {
     : `${Deno.env.get("USER") ?? "unknown"}@local`;
 }
 
+/** In CI, refuses unless the workflow runs on the environment's ref (`verb`: "promote", "serve"). */
+export function assertCiRef(ctx: TaskContext, env: Environment, verb: string): void {
+  const ref = Deno.env.get("GITHUB_REF");
+  const wanted = ctx.config.environment(env).ci.ref;
+  if (inCi() && ref !== wanted) {
+    throw new TaskError(
+      `Refusing to ${verb} ${env} from ${ref ?? "an unknown ref"}: ${env} is ${verb}d only from ${wanted}.`,
+    );
+  }
+}
+
 /** Options of {@linkcode promote}. */
 export interface PromoteOptions {
   wait: boolean;
@@ -207,12 +218,7 @@ async function imageDigest(ctx: TaskContext, env: Environment, commit: string): 
 export async function promote(ctx: TaskContext, env: Environment, options: PromoteOptions): Promise<PromotionRecord> {
   const settings = ctx.config.environment(env);
   // 1. In CI the ref must be the environment's (a `staging` tag promotes staging, nothing else).
-  const ref = Deno.env.get("GITHUB_REF");
-  if (inCi() && ref !== settings.ci.ref) {
-    throw new TaskError(
-      `Refusing to promote ${env} from ${ref ?? "an unknown ref"}: ${env} is promoted only from ${settings.ci.ref}.`,
-    );
-  }
+  assertCiRef(ctx, env, "promote");
   const commit = await currentCommit({
     allowDirty: options.allowDirty ?? false,
     paths: [CONTEXT_DIR, "terraform", ctx.config.file],

@@ -190,6 +190,17 @@ Deno.test("bad serve arguments are usage errors", async () => {
   }
 });
 
+Deno.test("in CI, an environment is served only from its own ref", async () => {
+  const run = await runTask("serve", ["staging"], {
+    env: { CI: "true", GITHUB_REF: "refs/heads/main", NO_COLOR: "1" },
+  });
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.stderr.trim(),
+    "error: Refusing to serve staging from refs/heads/main: staging is served only from refs/tags/staging.",
+  );
+});
+
 Deno.test("the serving gate needs staging's success with the same commit and digest", () => {
   const wanted = { commit: "c".repeat(40), digest: "sha256:" + "1".repeat(64) };
   const served = { status: "succeeded", digest: wanted.digest } as ServingRecord;

@@ -28,7 +28,7 @@ import { sha256Hex } from "../hash.ts";
 import { log, style, table } from "../log.ts";
 import { environmentOutputs } from "../pipeline/commands.ts";
 import { sleep as interruptibleSleep } from "../process.ts";
-import { actor, PromotionRecords } from "../promote.ts";
+import { actor, assertCiRef, PromotionRecords } from "../promote.ts";
 import { type Predictions, predictionsProblem, sampleTexts } from "./predictions.ts";
 import { type Approval, type ServingRecord, ServingRecords, type ServingSettings, servingSummary } from "./records.ts";
 
@@ -445,6 +445,7 @@ async function commitOf(records: PromotionRecords, env: Environment, digest: str
 /** Serves an approved version in `env`; returns the record (also written on failure). */
 export async function serve(ctx: TaskContext, env: Environment, options: ServeOptions): Promise<ServingRecord> {
   const settings = ctx.config.environment(env);
+  assertCiRef(ctx, env, "serve");
   log.step("Checking", `credentials of ${env} (${ctx.aws.describe(ctx.aws.source(env))})`);
   await ctx.aws.assertEnvironment(env, "serve a model in");
   const outputs = await environmentOutputs(ctx, env);
@@ -661,6 +662,7 @@ async function datasetSamples(ctx: TaskContext): Promise<string[]> {
  * model named with the environment's prefix, and marks the record deleted. Destroy calls it.
  */
 export async function deleteServing(ctx: TaskContext, env: Environment): Promise<void> {
+  assertCiRef(ctx, env, "serve");
   await ctx.aws.assertEnvironment(env, "delete the endpoint of");
   const endpoint = `${ctx.config.data.name}-${env}`;
   const removed = await withHosting(
