@@ -50,6 +50,12 @@ export function s3EndpointOverridden(): boolean {
   return Boolean(Deno.env.get("AWS_ENDPOINT_URL_S3") || Deno.env.get("AWS_ENDPOINT_URL"));
 }
 
+/** `text` as one sentence: trimmed, ending with exactly one full stop (SDK messages may or may not have one). */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** Whether the process runs in CI (GitHub Actions sets both). */
 export function inCi(env: { get(key: string): string | undefined } = Deno.env): boolean {
   return env.get("CI") === "true" || env.get("GITHUB_ACTIONS") === "true";
@@ -116,7 +122,9 @@ export class AwsAccess {
       return this.credentialError(account, error);
     }
     const name = (error as Error).name && (error as Error).name !== "Error" ? `${(error as Error).name}: ` : "";
-    return new TaskError(`Cannot ${what}: ${name}${(error as Error).message || "no reason given"}.`, { cause: error });
+    return new TaskError(`Cannot ${what}: ${name}${sentence((error as Error).message || "no reason given")}`, {
+      cause: error,
+    });
   }
 
   /** Asks STS who the credentials of `account` belong to. */
@@ -179,8 +187,8 @@ export class AwsAccess {
     }
     return new TaskError(
       `Cannot check the identity of "${account}" with ${who}: ${
-        err.message ?? String(error)
-      }. Check the network and the region "${this.config.region}".`,
+        sentence(err.message ?? String(error))
+      } Check the network and the region "${this.config.region}".`,
       { cause: error },
     );
   }

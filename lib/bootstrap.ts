@@ -30,7 +30,8 @@ import { terraformCheck } from "./doctor.ts";
 import { log, table } from "./log.ts";
 import { confirmOnTerminal } from "./prompt.ts";
 import { settleAll } from "./process.ts";
-import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
+import { type PlanSummary, summarizePlan } from "./plan.ts";
+import type { TerraformRoot } from "./terraform.ts";
 
 /** Where the backend stack's state is. */
 export type BackendState = "in-bucket" | "local" | "none";

@@ -17,7 +17,9 @@ import type { TaskContext } from "./context.ts";
 import { log, style, table, withProgress } from "./log.ts";
 import { settleAll } from "./process.ts";
 import { askOnTerminal, confirmOnTerminal } from "./prompt.ts";
-import { type PlanSummary, summarizePlan, type TerraformRoot } from "./terraform.ts";
+import { isPending, type PlanSummary, planVerdict, summarizePlan } from "./plan.ts";
+import type { TerraformRoot } from "./terraform.ts";
+import { type CleanupStep, describeLeftovers, EnvironmentTeardown, hasLeftovers } from "./teardown.ts";
 
 /** Options of {@linkcode deploy}. */
 export interface DeployOptions {
@@ -48,14 +50,20 @@ export function outputsFile(env: Environment): string {
   return `${Deno.cwd()}/.mlops/outputs/${env}.json`;
 }
 
-/** One line describing a plan summary. */
+/** Lines describing a plan summary: counts, then replacements, deletions and drift by resource. */
 export function describeSummary(summary: PlanSummary): string {
   const counts = `${summary.add} to add, ${summary.change} to change, ${summary.destroy} to destroy`;
   const notes = [
     ...summary.replace.map((a) => `${style.yellow("replace")} ${a}`),
     ...summary.delete.map((a) => `${style.red("delete")} ${a}`),
+    ...summary.drifted.map((d) =>
+      `${style.yellow("changed outside Terraform")} ${d.address} (${d.attributes.join(", ")}); applying restores it`
+    ),
   ];
-  if (summary.drifted.length > 0) notes.push(`${style.yellow("drifted")} ${summary.drifted.join(", ")}`);
+  // Output changes matter on their own only; beside resource changes they are their echo.
+  if (summary.outputs.length > 0 && summary.changed.length === 0) {
+    notes.push(`outputs change: ${summary.outputs.join(", ")}`);
+  }
   return [counts, ...notes.map((n) => `  ${n}`)].join("\n");
 }
 
@@ -87,7 +95,8 @@ async function planAndApply(
 ): Promise<DeployResult> {
   const planFile = `${root.workDir}/deploy.tfplan`;
   log.step("Planning", `${env}${offline ? " (offline)" : ""}`);
-  const planned = await root.plan(planFile, { quiet: options.quiet });
+  await root.plan(planFile, { quiet: options.quiet });
+  // The verdict comes from the JSON plan alone, so deploy <env> --plan and deploy --all --plan agree.
   const planJson = await root.showPlan(planFile);
   const planJsonFile = `${root.workDir}/deploy.plan.json`;
   await Deno.writeTextFile(planJsonFile, JSON.stringify(planJson));
@@ -102,7 +111,7 @@ async function planAndApply(
     planFile,
     planJsonFile,
   };
-  if (planned === "no-changes") {
+  if (!isPending(summary)) {
     return { ...result, status: "no-changes", outputs: offline ? null : await saveOutputs(root, env) };
   }
   if (options.planOnly || offline) return result;
@@ -135,25 +144,35 @@ export async function planAll(ctx: TaskContext): Promise<DriftRow[]> {
     const root = roots[i];
     const planFile = `${root.workDir}/drift.tfplan`;
     // Read-only: plan roles in CI may not write the lock, and a drift check must not block deploys.
-    const result = await root.plan(planFile, { quiet: true, lock: false });
+    await root.plan(planFile, { quiet: true, lock: false });
     const summary = summarizePlan(await root.showPlan(planFile));
-    return { environment: env, summary, pending: result === "changes" || summary.drifted.length > 0 };
+    return { environment: env, summary, pending: isPending(summary) };
   }));
 }
 
-/** The drift table. */
+/** The drift table: code changes and changes made outside Terraform, told apart. */
 export function describeDrift(rows: DriftRow[]): string {
-  return table(
+  const colour = { "up to date": style.green, "changes pending": style.yellow, drifted: style.red } as const;
+  const table_ = table(
     ["environment", "add", "change", "destroy", "drifted", "status"],
-    rows.map((r) => [
-      r.environment,
-      String(r.summary.add),
-      String(r.summary.change),
-      String(r.summary.destroy),
-      String(r.summary.drifted.length),
-      r.pending ? style.yellow("pending changes") : style.green("up to date"),
-    ]),
+    rows.map((r) => {
+      const verdict = planVerdict(r.summary);
+      return [
+        r.environment,
+        String(r.summary.add),
+        String(r.summary.change),
+        String(r.summary.destroy),
+        String(r.summary.drifted.length),
+        (colour[verdict as keyof typeof colour] ?? style.red)(verdict),
+      ];
+    }),
   );
+  const drift = rows.flatMap((r) =>
+    r.summary.drifted.map((d) =>
+      `${r.environment}: ${d.address} changed outside Terraform (${d.attributes.join(", ")})`
+    )
+  );
+  return drift.length > 0 ? `${table_}\n\n${drift.join("\n")}` : table_;
 }
 
 /** Options of {@linkcode destroy}. */
@@ -163,9 +182,15 @@ export interface DestroyOptions {
   confirmName?: string;
   /** Asks the user to type the environment name; defaults to a TTY prompt. */
   ask?: (question: string) => string | null;
+  /** Cleanups of other modules to run before Terraform (serving's endpoints). */
+  cleanupSteps?: CleanupStep[];
 }
 
-/** Destroys one environment's main stack after the environment name is typed. */
+/**
+ * Destroys one environment: its data and what the tasks created outside
+ * Terraform (see {@linkcode EnvironmentTeardown}), then its main stack, after
+ * the environment name is typed. Safe to re-run after a failure or Ctrl-C.
+ */
 export async function destroy(ctx: TaskContext, env: Environment, options: DestroyOptions): Promise<PlanSummary> {
   if (ctx.offline) throw new TaskError("There is nothing to destroy offline; drop --offline.");
   if (options.yes && options.confirmName !== env) {
@@ -181,19 +206,39 @@ export async function destroy(ctx: TaskContext, env: Environment, options: Destr
   await withProgress(`Initializing ${root.id}`, root.prepare());
   const planFile = `${root.workDir}/destroy.tfplan`;
   log.step("Planning", `destruction of ${env}`);
-  const planned = await root.plan(planFile, { destroy: true });
+  await root.plan(planFile, { destroy: true });
   const summary = summarizePlan(await root.showPlan(planFile));
   log.step("Plan", describeSummary(summary));
-  if (planned === "no-changes") return summary;
-  if (!options.yes) {
-    const ask = options.ask ?? ((q: string) => askOnTerminal(q, `--yes --confirm ${env} in CI`));
-    const typed = ask(`This destroys ${summary.destroy} resources in ${env}. Type "${env}" to confirm:`);
-    if (typed?.trim() !== env) {
-      throw new TaskError(`Destroy of ${env} cancelled: the name did not match; nothing was destroyed.`);
+  const teardown = await EnvironmentTeardown.open(ctx, env, options.cleanupSteps ?? []);
+  try {
+    const leftovers = await teardown.inventory().catch((error) => {
+      throw ctx.aws.awsError(env, `list what ${env} holds`, error);
+    });
+    const first = describeLeftovers(leftovers);
+    if (first.length > 0) log.step("First", `deletes ${first.join("; ")}`);
+    if (!isPending(summary) && !hasLeftovers(leftovers)) return summary;
+    if (!options.yes) {
+      const ask = options.ask ?? ((q: string) => askOnTerminal(q, `--yes --confirm ${env} in CI`));
+      const typed = ask(
+        `This destroys ${summary.destroy} resources in ${env}${
+          first.length > 0 ? ` and ${first.join(", ")}` : ""
+        }. Type "${env}" to confirm:`,
+      );
+      if (typed?.trim() !== env) {
+        throw new TaskError(`Destroy of ${env} cancelled: the name did not match; nothing was destroyed.`);
+      }
     }
+    await teardown.run(leftovers).catch((error) => {
+      throw ctx.aws.awsError(env, `delete what ${env} holds (re-run destroy to continue)`, error);
+    });
+    await teardown.assertEmpty();
+  } finally {
+    teardown.close();
   }
-  log.step("Destroying", env);
-  await root.apply(planFile);
+  if (isPending(summary)) {
+    log.step("Destroying", env);
+    await root.apply(planFile);
+  }
   await Deno.remove(outputsFile(env)).catch(() => {});
   return summary;
 }

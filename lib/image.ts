@@ -26,7 +26,7 @@
  * @module
  */
 import type { ECRClient } from "@aws-sdk/client-ecr";
-import type { AwsAccess } from "./aws.ts";
+import { type AwsAccess, sentence } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import { sha256Hex } from "./hash.ts";
 import type { Config } from "./config.ts";
@@ -331,7 +331,13 @@ export class ImageRepository {
     const { DescribeImagesCommand } = await import("@aws-sdk/client-ecr");
     try {
       const out = await this.client.send(
-        new DescribeImagesCommand({ repositoryName: this.name, imageIds: [{ imageTag: tag }] }),
+        // registryId: without it ECR searches the caller's own registry, which in CI (one
+        // environment's deploy role) is the environment's account, not the operations account.
+        new DescribeImagesCommand({
+          registryId: this.accountId,
+          repositoryName: this.name,
+          imageIds: [{ imageTag: tag }],
+        }),
       );
       return out.imageDetails?.find((d) => d.imageTags?.includes(tag))?.imageDigest ??
         out.imageDetails?.[0]?.imageDigest ?? null;
@@ -343,9 +349,12 @@ export class ImageRepository {
           { cause: error },
         );
       }
-      throw new TaskError(`Cannot look up image tag "${tag}" in "${this.name}": ${(error as Error).message}.`, {
-        cause: error,
-      });
+      throw new TaskError(
+        `Cannot look up image tag "${tag}" in "${this.name}": ${sentence((error as Error).message)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -358,7 +367,7 @@ export class ImageRepository {
       token = out.authorizationData?.[0]?.authorizationToken;
     } catch (error) {
       throw new TaskError(
-        `Cannot get a registry login from ECR (GetAuthorizationToken): ${(error as Error).message}. ` +
+        `Cannot get a registry login from ECR (GetAuthorizationToken): ${sentence((error as Error).message)} ` +
           `Check that the operations credentials may call ecr:GetAuthorizationToken.`,
         { cause: error },
       );

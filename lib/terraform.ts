@@ -26,6 +26,7 @@ import { sha256Hex } from "./hash.ts";
 import type { Config, Environment } from "./config.ts";
 import { ENVIRONMENTS } from "./config.ts";
 import { log } from "./log.ts";
+import type { PlanJson } from "./plan.ts";
 import { run, type RunOptions, type RunResult } from "./process.ts";
 
 /** The three Terraform roots. */
@@ -567,50 +568,6 @@ export class TerraformRoot {
     const raw = JSON.parse(result.stdout) as Record<string, { value: unknown }>;
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as T;
   }
-}
-
-/** The parts of Terraform's JSON plan format the tasks read. */
-export interface PlanJson {
-  format_version: string;
-  resource_changes?: {
-    address: string;
-    change: { actions: string[] };
-  }[];
-  output_changes?: Record<string, { actions: string[] }>;
-  /** Resources changed outside Terraform since the last apply (found by the plan's refresh). */
-  resource_drift?: { address: string; change: { actions: string[] } }[];
-}
-
-/** Counts of a plan, with replacements and deletions called out. */
-export interface PlanSummary {
-  add: number;
-  change: number;
-  destroy: number;
-  replace: string[];
-  delete: string[];
-  /** Resources that drifted from the state (changed outside Terraform). */
-  drifted: string[];
-}
-
-/** Summarises a JSON plan the way `terraform plan` counts. */
-export function summarizePlan(plan: PlanJson): PlanSummary {
-  const summary: PlanSummary = {
-    add: 0,
-    change: 0,
-    destroy: 0,
-    replace: [],
-    delete: [],
-    drifted: (plan.resource_drift ?? []).map((d) => d.address),
-  };
-  for (const { address, change } of plan.resource_changes ?? []) {
-    const actions = change.actions;
-    if (actions.includes("create")) summary.add++;
-    if (actions.includes("update")) summary.change++;
-    if (actions.includes("delete")) summary.destroy++;
-    if (actions.includes("create") && actions.includes("delete")) summary.replace.push(address);
-    else if (actions.includes("delete")) summary.delete.push(address);
-  }
-  return summary;
 }
 
 /** Who holds the state lock, from Terraform's "Error acquiring the state lock" output. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Config } from "./config.ts";
-import { lastError, renderBackendConfig, summarizePlan, TerraformRoot } from "./terraform.ts";
+import { lastError, renderBackendConfig, TerraformRoot } from "./terraform.ts";
 import { REPO } from "../tests/helpers.ts";
 import { takesVarFile } from "../tasks/tf.ts";
 import { offlineInputs } from "./pipeline/definition.ts";
@@ -101,28 +101,6 @@ Deno.test("roots refuse the wrong environment arity and bad lock timeouts", () =
     () => new TerraformRoot(config, "backend", null, { lockTimeout: "soon" }),
     /Invalid lock timeout "soon"/,
   );
-});
-
-Deno.test("summarizePlan counts like terraform and calls out replacements and deletions", () => {
-  const summary = summarizePlan({
-    format_version: "1.2",
-    resource_changes: [
-      { address: "a.new", change: { actions: ["create"] } },
-      { address: "a.same", change: { actions: ["no-op"] } },
-      { address: "a.edit", change: { actions: ["update"] } },
-      { address: "a.swap", change: { actions: ["delete", "create"] } },
-      { address: "a.gone", change: { actions: ["delete"] } },
-    ],
-    resource_drift: [{ address: "a.edit", change: { actions: ["update"] } }],
-  });
-  assert.deepEqual(summary, {
-    add: 2,
-    change: 1,
-    destroy: 2,
-    replace: ["a.swap"],
-    delete: ["a.gone"],
-    drifted: ["a.edit"],
-  });
 });
 
 Deno.test("lastError picks Terraform's error summary out of the box drawing", () => {

@@ -56,8 +56,9 @@ function errorName(error: unknown): string {
   return (error as { name?: string }).name ?? "";
 }
 
+/** SageMaker answers a call naming a missing pipeline with the error code `ResourceNotFound`. */
 function isMissingPipeline(error: unknown): boolean {
-  return errorName(error) === "ResourceNotFound" || /does not exist|not found/i.test((error as Error).message ?? "");
+  return errorName(error) === "ResourceNotFound";
 }
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Stopped"]);
