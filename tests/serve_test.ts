@@ -6,7 +6,17 @@
  * and only once a person approved the version.
  */
 import assert from "node:assert/strict";
-import { servingGateProblem, type ServingRecord, servingSummary } from "../lib/serving/endpoint.ts";
+import { SageMakerClient } from "@aws-sdk/client-sagemaker";
+import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import {
+  describeServingLeftovers,
+  Hosting,
+  servingGateProblem,
+  type ServingRecord,
+  servingSummary,
+} from "../lib/serving/endpoint.ts";
+import { FakeAws } from "./fake_aws.ts";
+import { FakeHosting } from "./fake_hosting.ts";
 import { runTask, type TaskRun } from "./helpers.ts";
 import { promotionWorkspace } from "./promotion_fixture.ts";
 
@@ -211,4 +221,39 @@ Deno.test("the serving gate needs staging's success with the same commit and dig
     /^staging served commit c{12} with image sha256:2{64}, not sha256:1{64}/,
   );
   assert.match(servingGateProblem(served, { ...wanted, commit: null }, "staging")!, /its commit is unknown/);
+});
+
+Deno.test("destroy's serving step lists and deletes the endpoint, endpoint configs and models of one environment", async () => {
+  await using aws = await FakeAws.start();
+  aws.identities.set("AKIDSTG", STAGING);
+  const fake = new FakeHosting(aws);
+  fake.pollsToSettle = 0;
+  const options = {
+    region: "eu-west-1",
+    endpoint: aws.url,
+    credentials: { accessKeyId: "AKIDSTG", secretAccessKey: "fake" },
+  };
+  const sagemaker = new SageMakerClient(options);
+  const runtime = new SageMakerRuntimeClient(options);
+  const hosting = new Hosting(sagemaker, runtime, { pollMs: 1, sleep: () => Promise.resolve() });
+  const pkg = fake.register(STAGING, { status: "Approved", image: "repo@sha256:" + "0".repeat(64) });
+  await hosting.ensureModel("mlops-staging-v1", pkg.arn, "arn:aws:iam::333333333333:role/x", {});
+  await hosting.ensureModel("mlops-dev-v1", pkg.arn, "arn:aws:iam::333333333333:role/x", {});
+  await hosting.ensureEndpointConfig("mlops-staging-v1-abc", {
+    VariantName: "AllTraffic",
+    ModelName: "mlops-staging-v1",
+  }, {});
+  await hosting.deploy("mlops-staging", "mlops-staging-v1-abc", false, { blueGreen: false, tags: {} });
+
+  const found = await hosting.inventory("mlops-staging", "mlops-staging-v");
+  assert.deepEqual(describeServingLeftovers(found), [
+    "endpoint mlops-staging",
+    "1 endpoint config(s): mlops-staging-v1-abc",
+    "1 model(s): mlops-staging-v1",
+  ]);
+  await hosting.deleteAll("mlops-staging", "mlops-staging-v");
+  assert.deepEqual(describeServingLeftovers(await hosting.inventory("mlops-staging", "mlops-staging-v")), []);
+  assert.deepEqual([...fake.models.keys()], [`${STAGING}/mlops-dev-v1`], "another prefix is left alone");
+  sagemaker.destroy();
+  runtime.destroy();
 });

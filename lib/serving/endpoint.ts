@@ -29,6 +29,7 @@ import { log, style, table } from "../log.ts";
 import { environmentOutputs } from "../pipeline/commands.ts";
 import { sleep as interruptibleSleep } from "../process.ts";
 import { actor, assertCiRef, PromotionRecords } from "../promote.ts";
+import type { CleanupStep } from "../teardown.ts";
 import { type Predictions, predictionsProblem, sampleTexts } from "./predictions.ts";
 import { type Approval, type ServingRecord, ServingRecords, type ServingSettings, servingSummary } from "./records.ts";
 
@@ -123,6 +124,21 @@ function errorName(error: unknown): string {
 function isMissing(error: unknown): boolean {
   return errorName(error) === "ResourceNotFound" ||
     (errorName(error) === "ValidationException" && /could not find|does not exist/i.test((error as Error).message));
+}
+
+/** What serving created in an environment. */
+export interface ServingLeftovers {
+  endpoint: string | null;
+  configs: string[];
+  models: string[];
+}
+
+/** Lines for destroy's list of what it deletes besides Terraform's resources. */
+export function describeServingLeftovers(found: ServingLeftovers): string[] {
+  const lines = found.endpoint ? [`endpoint ${found.endpoint}`] : [];
+  if (found.configs.length) lines.push(`${found.configs.length} endpoint config(s): ${found.configs.join(", ")}`);
+  if (found.models.length) lines.push(`${found.models.length} model(s): ${found.models.join(", ")}`);
+  return lines;
 }
 
 /** An endpoint's state. */
@@ -349,34 +365,38 @@ export class Hosting {
     }
   }
 
-  /** Deletes the endpoint (waiting until it is gone), then every endpoint config and model with `prefix`. */
-  async deleteAll(
-    endpoint: string,
-    prefix: string,
-  ): Promise<{ endpoint: boolean; configs: string[]; models: string[] }> {
+  /** What serving created: the endpoint (if any), and the endpoint configs and models named with `prefix`. */
+  async inventory(endpoint: string, prefix: string): Promise<ServingLeftovers> {
     const sdk = await import("@aws-sdk/client-sagemaker");
-    const state = await this.endpoint(endpoint);
-    if (state) {
-      await this.sagemaker.send(new sdk.DeleteEndpointCommand({ EndpointName: endpoint }));
-      await this.waitForEndpoint(endpoint, (s) => log.info(`Endpoint ${endpoint}: ${s?.status ?? "deleted"}`));
-    }
     const configs = await pagedNames(prefix, async (NextToken) => {
       const out = await this.sagemaker.send(
         new sdk.ListEndpointConfigsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
       return { names: (out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!), next: out.NextToken };
     });
-    for (const name of configs) {
-      await this.sagemaker.send(new sdk.DeleteEndpointConfigCommand({ EndpointConfigName: name }));
-    }
     const models = await pagedNames(prefix, async (NextToken) => {
       const out = await this.sagemaker.send(
         new sdk.ListModelsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
       return { names: (out.Models ?? []).map((m) => m.ModelName!), next: out.NextToken };
     });
+    return { endpoint: (await this.endpoint(endpoint)) ? endpoint : null, configs, models };
+  }
+
+  /** Deletes the endpoint (waiting until it is gone), then every endpoint config and model with `prefix`. */
+  async deleteAll(endpoint: string, prefix: string): Promise<ServingLeftovers> {
+    const sdk = await import("@aws-sdk/client-sagemaker");
+    const found = await this.inventory(endpoint, prefix);
+    if (found.endpoint) {
+      await this.sagemaker.send(new sdk.DeleteEndpointCommand({ EndpointName: endpoint }));
+      await this.waitForEndpoint(endpoint, (s) => log.info(`Endpoint ${endpoint}: ${s?.status ?? "deleted"}`));
+    }
+    const { configs, models } = found;
+    for (const name of configs) {
+      await this.sagemaker.send(new sdk.DeleteEndpointConfigCommand({ EndpointConfigName: name }));
+    }
     for (const name of models) await this.sagemaker.send(new sdk.DeleteModelCommand({ ModelName: name }));
-    return { endpoint: state !== null, configs, models };
+    return found;
   }
 }
 
@@ -657,19 +677,25 @@ async function datasetSamples(ctx: TaskContext): Promise<string[]> {
   return texts;
 }
 
+/** The environment's endpoint name and the prefix of its models and endpoint configs. */
+function servingPrefix(ctx: TaskContext, env: Environment): { endpoint: string; prefix: string } {
+  const endpoint = `${ctx.config.data.name}-${env}`;
+  return { endpoint, prefix: `${endpoint}-v` };
+}
+
 /**
  * Deletes everything serving created in `env`: the endpoint, every endpoint config and
- * model named with the environment's prefix, and marks the record deleted. Destroy calls it.
+ * model named with the environment's prefix, and marks the record deleted. Safe to repeat.
  */
 export async function deleteServing(ctx: TaskContext, env: Environment): Promise<void> {
   assertCiRef(ctx, env, "serve");
   await ctx.aws.assertEnvironment(env, "delete the endpoint of");
-  const endpoint = `${ctx.config.data.name}-${env}`;
+  const { endpoint, prefix } = servingPrefix(ctx, env);
   const removed = await withHosting(
     ctx,
     env,
     "delete the endpoint of",
-    (hosting) => hosting.deleteAll(endpoint, `${endpoint}-v`),
+    (hosting) => hosting.deleteAll(endpoint, prefix),
     { pollMs: Number(Deno.env.get("MLOPS_POLL_MS") ?? 15_000) },
   );
   log.step(
@@ -696,6 +722,24 @@ export async function deleteServing(ctx: TaskContext, env: Environment): Promise
   } finally {
     records.close();
   }
+}
+
+/**
+ * Serving's part of `destroy <env>` (lib/teardown.ts): lists the endpoint, endpoint configs
+ * and models serving created, and deletes them with {@linkcode deleteServing}.
+ */
+export function servingCleanup(ctx: TaskContext, env: Environment): CleanupStep {
+  const { endpoint, prefix } = servingPrefix(ctx, env);
+  return {
+    inventory: () =>
+      withHosting(
+        ctx,
+        env,
+        "list the endpoint of",
+        async (hosting) => describeServingLeftovers(await hosting.inventory(endpoint, prefix)),
+      ),
+    run: () => deleteServing(ctx, env),
+  };
 }
 
 /** What serves in each environment now, and the last attempt. */
