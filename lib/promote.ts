@@ -330,8 +330,25 @@ async function promoteRecorded(
   return record;
 }
 
-/** What each environment runs now, and its last attempt. */
-export async function promotionStatus(
+/** Reads records of every environment (after the operations guard on a laptop), one `read` per environment. */
+export async function readPerEnvironment<T>(
+  ctx: TaskContext,
+  kind: string,
+  read: (records: PromotionRecords, environment: Environment) => Promise<T>,
+): Promise<({ environment: Environment } & T)[]> {
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", `read the ${kind} records of`);
+  const records = await PromotionRecords.open(ctx);
+  try {
+    return await Promise.all(
+      ENVIRONMENTS.map(async (environment) => ({ environment, ...await read(records, environment) })),
+    );
+  } finally {
+    records.close();
+  }
+}
+
+/** What each environment runs now, its last attempt, and which model version serves there. */
+export function promotionStatus(
   ctx: TaskContext,
 ): Promise<
   {
@@ -341,19 +358,11 @@ export async function promotionStatus(
     serving: ServingRecord | null;
   }[]
 > {
-  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the promotion records of");
-  const records = await PromotionRecords.open(ctx);
-  const serving = new ServingRecords(records);
-  try {
-    return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
-      environment,
-      current: await records.current(environment),
-      latest: await records.latest(environment),
-      serving: await serving.current(environment),
-    })));
-  } finally {
-    records.close();
-  }
+  return readPerEnvironment(ctx, "promotion", async (records, environment) => ({
+    current: await records.current(environment),
+    latest: await records.latest(environment),
+    serving: await new ServingRecords(records).current(environment),
+  }));
 }
 
 /** The status table. */

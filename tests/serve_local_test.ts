@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { PythonEnv } from "../lib/python_env.ts";
 import { parseCsv, predictionsProblem, sampleTexts } from "../lib/serving/predictions.ts";
-import { toCsv } from "../lib/serving/local.ts";
+import { firstLine, toCsv } from "../lib/serving/local.ts";
 import { REPO, runTask, spawnTask, writeConfig } from "./helpers.ts";
 
 async function workspace(): Promise<string> {
@@ -19,22 +19,6 @@ async function workspace(): Promise<string> {
   await Deno.symlink(venv.dir, `${dir}/.mlops/venv`);
   await writeConfig(dir);
   return dir;
-}
-
-/** Reads a child's stdout until the first line arrives. */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<{ line: string; rest: Promise<string> }> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const rest = (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
-    return text;
-  })();
-  return { line: text.split("\n")[0], rest };
 }
 
 Deno.test({

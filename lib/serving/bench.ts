@@ -13,7 +13,7 @@
  */
 import { TaskError } from "../cli.ts";
 import type { Figure } from "../bench.ts";
-import { toCsv } from "./local.ts";
+import { firstLine, toCsv } from "./local.ts";
 import { sampleTexts } from "./predictions.ts";
 
 /** The `p`-quantile (0..1) of a non-empty list, nearest rank. */
@@ -50,19 +50,6 @@ export async function loadTest(
   return { latencies, perSecond: requests / ((performance.now() - started) / 1000) };
 }
 
-/** Reads a child's stdout until its first line (the URL `serve local` prints). */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  return text.split("\n")[0].trim();
-}
-
 /** `/invocations` figures against `deno task serve local` (run `pipeline local` first if the registry is empty). */
 export async function localServingFigures(config: string, dataset: string): Promise<Figure[]> {
   const { taskCommand } = await import("../../tests/helpers.ts");
@@ -70,7 +57,7 @@ export async function localServingFigures(config: string, dataset: string): Prom
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null", stdin: "null" }).spawn();
   const figures: Figure[] = [];
   try {
-    const url = await firstLine(child.stdout);
+    const { line: url } = await firstLine(child.stdout);
     if (!url.startsWith("http://")) {
       throw new TaskError("deno task serve local did not start (no model? run: deno task pipeline local).");
     }

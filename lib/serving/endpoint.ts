@@ -22,13 +22,12 @@ import type { ProductionVariant, SageMakerClient } from "@aws-sdk/client-sagemak
 import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { TaskError } from "../cli.ts";
 import type { Environment } from "../config.ts";
-import { ENVIRONMENTS } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { sha256Hex } from "../hash.ts";
 import { log, style, table } from "../log.ts";
 import { environmentOutputs } from "../pipeline/commands.ts";
 import { sleep as interruptibleSleep } from "../process.ts";
-import { actor, assertCiRef, PromotionRecords } from "../promote.ts";
+import { actor, assertCiRef, PromotionRecords, readPerEnvironment } from "../promote.ts";
 import type { CleanupStep } from "../teardown.ts";
 import { type Predictions, predictionsProblem, sampleTexts } from "./predictions.ts";
 import { type Approval, type ServingRecord, ServingRecords, type ServingSettings, servingSummary } from "./records.ts";
@@ -230,39 +229,49 @@ export class Hosting {
     );
   }
 
-  /** Creates the model from the package unless it exists. */
-  async ensureModel(name: string, packageArn: string, roleArn: string, tags: Record<string, string>): Promise<boolean> {
-    const { CreateModelCommand, DescribeModelCommand } = await import("@aws-sdk/client-sagemaker");
+  /** Describes; when SageMaker says it does not exist, creates. Returns whether it created. */
+  async #createUnlessExists(describe: () => Promise<unknown>, create: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.sagemaker.send(new DescribeModelCommand({ ModelName: name }));
+      await describe();
       return false;
     } catch (error) {
       if (!isMissing(error)) throw error;
     }
-    await this.sagemaker.send(
-      new CreateModelCommand({
-        ModelName: name,
-        PrimaryContainer: { ModelPackageName: packageArn },
-        ExecutionRoleArn: roleArn,
-        Tags: tagList(tags),
-      }),
-    );
+    await create();
     return true;
+  }
+
+  /** Creates the model from the package unless it exists. */
+  async ensureModel(name: string, packageArn: string, roleArn: string, tags: Record<string, string>): Promise<boolean> {
+    const { CreateModelCommand, DescribeModelCommand } = await import("@aws-sdk/client-sagemaker");
+    return await this.#createUnlessExists(
+      () => this.sagemaker.send(new DescribeModelCommand({ ModelName: name })),
+      () =>
+        this.sagemaker.send(
+          new CreateModelCommand({
+            ModelName: name,
+            PrimaryContainer: { ModelPackageName: packageArn },
+            ExecutionRoleArn: roleArn,
+            Tags: tagList(tags),
+          }),
+        ),
+    );
   }
 
   /** Creates the endpoint config unless it exists. */
   async ensureEndpointConfig(name: string, variant: ProductionVariant, tags: Record<string, string>): Promise<boolean> {
     const { CreateEndpointConfigCommand, DescribeEndpointConfigCommand } = await import("@aws-sdk/client-sagemaker");
-    try {
-      await this.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name }));
-      return false;
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    await this.sagemaker.send(
-      new CreateEndpointConfigCommand({ EndpointConfigName: name, ProductionVariants: [variant], Tags: tagList(tags) }),
+    return await this.#createUnlessExists(
+      () => this.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name })),
+      () =>
+        this.sagemaker.send(
+          new CreateEndpointConfigCommand({
+            EndpointConfigName: name,
+            ProductionVariants: [variant],
+            Tags: tagList(tags),
+          }),
+        ),
     );
-    return true;
   }
 
   /** The endpoint's state, or null when there is none. */
@@ -743,21 +752,13 @@ export function servingCleanup(ctx: TaskContext, env: Environment): CleanupStep 
 }
 
 /** What serves in each environment now, and the last attempt. */
-export async function servingStatus(
+export function servingStatus(
   ctx: TaskContext,
 ): Promise<{ environment: Environment; current: ServingRecord | null; latest: ServingRecord | null }[]> {
-  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the serving records of");
-  const records = await PromotionRecords.open(ctx);
-  const serving = new ServingRecords(records);
-  try {
-    return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
-      environment,
-      current: await serving.current(environment),
-      latest: await serving.latest(environment),
-    })));
-  } finally {
-    records.close();
-  }
+  return readPerEnvironment(ctx, "serving", async (records, environment) => {
+    const serving = new ServingRecords(records);
+    return { current: await serving.current(environment), latest: await serving.latest(environment) };
+  });
 }
 
 /** The status table. */

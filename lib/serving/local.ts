@@ -148,6 +148,25 @@ export class LocalServer {
   }
 }
 
+/**
+ * Reads a child's stdout until its first line (the URL `serve local` prints); `rest` resolves
+ * with everything it printed once the stream ends.
+ */
+export async function firstLine(stream: ReadableStream<Uint8Array>): Promise<{ line: string; rest: Promise<string> }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const rest = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+    return text;
+  })();
+  return { line: text.split("\n")[0].trim(), rest };
+}
+
 /** CSV body with one record per text (each quoted, so commas and newlines stay inside the text). */
 export function toCsv(texts: string[]): string {
   return texts.map((t) => `"${t.replaceAll('"', '""')}"`).join("\n") + "\n";
