@@ -107,6 +107,28 @@ Deno.test("a first version that fails its smoke test leaves no endpoint behind",
   assert.equal(w.serving("staging", "current"), undefined, "nothing became current");
 });
 
+Deno.test("a re-run after an interrupted switch to a failing version puts the recorded version back", async () => {
+  await using w = await servingWorkspace();
+  const image = await w.promoted();
+  w.hosting.register(STAGING, { status: "Approved", image });
+  assert.equal((await w.serve(["staging"])).code, 0);
+  const v1 = w.serving("staging", "current").endpointConfig;
+  w.hosting.register(STAGING, { status: "Approved", image, broken: true });
+  // The interrupted run: model and config of version 2 created, the endpoint already switched to it.
+  const v2 = v1.replace("-v1-", "-v2-");
+  w.hosting.models.set(`${STAGING}/mlops-staging-v2`, {
+    packageArn: w.hosting.packages.get(STAGING)![1].arn,
+    role: "r",
+  });
+  w.hosting.configs.set(`${STAGING}/${v2}`, { model: "mlops-staging-v2", variant: {} });
+  w.hosting.endpoints.get(`${STAGING}/mlops-staging`)!.config = v2;
+
+  const run = await w.serve(["staging"]);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /Version 2 failed its smoke test in staging: .* The previous version serves again/);
+  assert.equal(w.hosting.serving(STAGING, "mlops-staging"), v1, "the recorded version 1 serves again");
+});
+
 Deno.test("prod: gate on staging's serving, then a person approves the version, then it is served", async () => {
   await using w = await servingWorkspace();
   const image = await w.promoted(["dev", "staging", "prod"]);

@@ -557,7 +557,8 @@ export async function serve(ctx: TaskContext, env: Environment, options: ServeOp
       };
       let failure: unknown = null;
       try {
-        await deployVersion(ctx, hosting, record, outputs.execution_role_arn, settings.serving, texts);
+        const recorded = previous?.status === "succeeded" ? previous.endpointConfig : null;
+        await deployVersion(ctx, hosting, record, outputs.execution_role_arn, settings.serving, { texts, recorded });
         record.status = "succeeded";
       } catch (error) {
         failure = error;
@@ -612,7 +613,7 @@ async function deployVersion(
   record: ServingRecord,
   roleArn: string,
   settings: ServingSettings,
-  texts: string[],
+  { texts, recorded }: { texts: string[]; recorded: string | null },
 ): Promise<void> {
   const tags = { ...ctx.config.data.tags, "mlops:environment": record.environment };
   const name = record.endpoint;
@@ -628,7 +629,14 @@ async function deployVersion(
     log.info(`Endpoint ${name}: ${state?.status ?? "absent"}${state?.config ? ` (${state.config})` : ""}`);
   let before = await hosting.endpoint(name);
   if (before && !["InService", "Failed"].includes(before.status)) before = await hosting.waitForEndpoint(name, report);
-  const previousConfig = before?.status === "InService" ? before.config : null;
+  const live = before?.status === "InService" ? before.config : null;
+  // What to put back if the smoke test fails: what served before this run, or, when an interrupted
+  // run already switched the endpoint to this version, the last version recorded as serving.
+  const previousConfig = live && live !== record.endpointConfig
+    ? live
+    : recorded && recorded !== record.endpointConfig
+    ? recorded
+    : live;
   if (before?.status === "InService" && before.config === record.endpointConfig) {
     log.step("Unchanged", `endpoint ${name} already serves ${record.endpointConfig}`);
   } else {
@@ -661,15 +669,15 @@ async function deployVersion(
       `Version ${record.version} failed its smoke test in ${record.environment}: ${smoke.problem}. The previous version serves again (${previousConfig}).`,
     );
   }
-  if (!previousConfig) {
-    log.warn(`Smoke test failed; deleting the new endpoint ${name}`);
+  if (!live) {
+    log.warn(`Smoke test failed; deleting the endpoint ${name}, which serves nothing else`);
     const { DeleteEndpointCommand } = await import("@aws-sdk/client-sagemaker");
     await hosting.sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
     await hosting.waitForEndpoint(name, report);
   }
   throw new TaskError(
     `Version ${record.version} failed its smoke test in ${record.environment}: ${smoke.problem}. ${
-      previousConfig ? "It was already serving; fix the model or serve another version." : "Nothing serves there now."
+      live ? "It was already serving; fix the model or serve another version." : "Nothing serves there now."
     }`,
   );
 }
