@@ -257,7 +257,9 @@ export class EnvironmentTeardown {
       if (errors.length > 0) {
         const first = errors[0];
         throw new TaskError(
-          `Cannot empty s3://${this.bucket}: ${errors.length} objects were not deleted (first: ${first.Key}: ${first.Code} ${
+          `Cannot empty s3://${this.bucket}: ${plural(errors.length, "object")} ${
+            errors.length === 1 ? "was" : "were"
+          } not deleted (first: ${first.Key}: ${first.Code} ${
             first.Message ?? ""
           }). Nothing was destroyed; fix the permission and re-run destroy.`,
         );

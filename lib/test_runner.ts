@@ -98,6 +98,9 @@ function report(result: StepResult): void {
   if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
 }
 
+/** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */
+const E2E_DIR = "tests/e2e";
+
 const DENO_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-net", "--allow-sys"];
 
 /** Runs the given suites in parallel; prints a table and the total; true when all passed. */
@@ -122,10 +125,29 @@ export async function runSuites(
       },
     ]));
   }
+  const filter = options.filter ? ["--filter", options.filter] : [];
   if (suites.includes("deno")) {
-    const filter = options.filter ? ["--filter", options.filter] : [];
     jobs.push(runSequence("deno", [
-      { step: "deno test", argv: [deno, "test", ...DENO_PERMISSIONS, ...filter], env: { NO_COLOR: "1" } },
+      {
+        step: "deno test",
+        argv: [deno, "test", ...DENO_PERMISSIONS, `--ignore=${E2E_DIR}`, ...filter],
+        cwd: repoDir,
+        env: { NO_COLOR: "1" },
+      },
+    ]));
+  }
+  if (suites.includes("e2e")) {
+    // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
+    const mirror: Record<string, string> = options.providerMirror
+      ? { MLOPS_PROVIDER_MIRROR: options.providerMirror }
+      : {};
+    jobs.push(runSequence("e2e", [
+      {
+        step: "flow on moto (four accounts)",
+        argv: [deno, "test", ...DENO_PERMISSIONS, ...filter, E2E_DIR],
+        cwd: repoDir,
+        env: { NO_COLOR: "1", ...mirror },
+      },
     ]));
   }
   if (suites.includes("terraform")) {

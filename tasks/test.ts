@@ -1,7 +1,8 @@
 /**
  * deno task test — everything CI checks: `deno fmt --check`, `deno lint`,
  * type check, the Deno tests, Terraform `fmt -check`, `validate` and
- * `terraform test` for every root, and the Python steps' pytest suite.
+ * `terraform test` for every root, the Python steps' pytest suite, and the
+ * end-to-end flow on moto (tests/e2e: four accounts, real Terraform).
  * Suites run in parallel; each one's output is printed when it ends, and the
  * last line counts every test: "tests: N passed, N failed".
  *
@@ -12,11 +13,11 @@
 import { defineTask, ExitCode } from "../lib/cli.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
-const SUITES = ["static", "deno", "terraform", "python"] as const;
+const SUITES = ["static", "deno", "terraform", "python", "e2e"] as const;
 
 export const task = defineTask({
   name: "test",
-  summary: "Run every check: fmt, lint, types, Deno tests, Terraform validate/test, pytest.",
+  summary: "Run every check: fmt, lint, types, Deno tests, Terraform validate/test, pytest, the e2e flow on moto.",
   usage: "deno task test [--only <suite>]... [--filter <text>]",
   options: {
     only: {

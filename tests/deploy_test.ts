@@ -4,6 +4,7 @@
  * plan and lock paths run the real terraform in tests/lifecycle_test.ts).
  */
 import assert from "node:assert/strict";
+import { FakeS3, FakeSageMaker } from "./fake_services.ts";
 import {
   exists,
   fourAccountWorkspace,
@@ -19,7 +20,9 @@ const TERRAFORM = (dir: string) => `
 case "$*" in
   *" init "*) exit 0 ;;
   *" plan "*) exit "\${STUB_PLAN_EXIT:-2}" ;;
-  *" show -json "*) echo '{"format_version":"1.2","resource_changes":[{"address":"module.bucket.aws_s3_bucket.this","change":{"actions":["create"]}},{"address":"aws_iam_role.old","change":{"actions":["delete","create"]}}]}' ;;
+  *" show -json "*)
+    if [ "\${STUB_PLAN_EXIT:-2}" = 0 ]; then echo '{"format_version":"1.2","resource_changes":[]}'; exit 0; fi
+    echo '{"format_version":"1.2","resource_changes":[{"address":"module.bucket.aws_s3_bucket.this","change":{"actions":["create"]}},{"address":"aws_iam_role.old","change":{"actions":["delete","create"]}}]}' ;;
   *" apply "*)
     if [ -e "${dir}/apply.slow" ]; then
       trap 'echo "SIGINT during apply" > "${dir}/interrupted"; exit 1' INT
@@ -103,9 +106,57 @@ Deno.test("destroy needs the environment name typed, and never touches the share
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /Refusing to destroy prod: --yes needs --confirm prod \(got "staging"\)\./);
     assert.deepEqual(await commands(), [], "nothing ran");
+    new FakeS3(aws); // an empty bucket,
+    new FakeSageMaker(aws); // no pipeline, no model versions
     const ok = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(await commands(), ["init", "plan", "show", "apply"]);
+  } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("destroy empties the bucket and deletes the pipeline and model versions before Terraform; a failure leaves Terraform unrun and a re-run finishes", async () => {
+  const { aws, task, commands } = await setup();
+  try {
+    const bucket = "mlops-dev-ml-222222222222";
+    const s3 = new FakeS3(aws);
+    for (const key of ["data/sample.csv", "data/locked.csv", "runs/model.tar.gz"]) {
+      s3.objects.set(`${bucket}/${key}`, { body: new Uint8Array([1]), metadata: {}, etag: '"e"' });
+    }
+    const sagemaker = new FakeSageMaker(aws);
+    sagemaker.pipelines.set("mlops-training", { arn: "arn:pipeline", definition: "{}", roleArn: "r" });
+    sagemaker.modelPackages.set("mlops-models", [
+      "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-models/1",
+    ]);
+    s3.allow = ({ method, key }) => !(method === "DELETE" && key === "data/locked.csv");
+
+    const failed = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.stderr,
+      /First +deletes 3 object versions and 0 delete markers in s3:\/\/mlops-dev-ml-222222222222; pipeline mlops-training; 1 model package version\n/,
+    );
+    assert.match(
+      failed.stderr,
+      /Cannot empty s3:\/\/mlops-dev-ml-222222222222: 1 object was not deleted \(first: data\/locked\.csv: AccessDenied/,
+    );
+    assert.match(failed.stderr, /re-run destroy/);
+    assert.ok(
+      !(await commands()).includes("apply"),
+      "Terraform never ran: the bucket keeps its policy while data remains",
+    );
+    assert.deepEqual(s3.keys(bucket), ["data/locked.csv"]);
+
+    s3.allow = () => true;
+    const resumed = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /First +deletes 1 object version and 0 delete markers/);
+    assert.doesNotMatch(resumed.stderr, /pipeline mlops-training/, "what the first run deleted is not listed again");
+    assert.deepEqual(s3.keys(bucket), []);
+    assert.equal(sagemaker.pipelines.size, 0);
+    assert.deepEqual(sagemaker.modelPackages.get("mlops-models"), []);
+    assert.equal((await commands()).filter((c) => c === "apply").length, 1);
   } finally {
     await aws.close();
   }

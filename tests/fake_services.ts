@@ -30,9 +30,11 @@ interface Execution {
   polls: number;
 }
 
-/** A fake SageMaker: pipelines and their executions. */
+/** A fake SageMaker: pipelines, their executions, and model package versions. */
 export class FakeSageMaker {
   readonly pipelines = new Map<string, Pipeline>();
+  /** Model package version ARNs by group name. */
+  readonly modelPackages = new Map<string, string[]>();
   readonly executions: Execution[] = [];
   /** `ConflictException`s to return before an Update/Create succeeds. */
   conflicts = 0;
@@ -125,6 +127,26 @@ export class FakeSageMaker {
         const e = this.#execution(input.PipelineExecutionArn);
         if (!e) return jsonError(400, "ResourceNotFound", "Execution does not exist.");
         return jsonResponse({ PipelineExecutionSteps: this.#steps(e) });
+      }
+      case "DeletePipeline": {
+        const p = this.pipelines.get(input.PipelineName);
+        if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        this.pipelines.delete(input.PipelineName);
+        return jsonResponse({ PipelineArn: p.arn });
+      }
+      case "StopPipelineExecution":
+        return jsonResponse({ PipelineExecutionArn: input.PipelineExecutionArn });
+      case "ListModelPackages":
+        return jsonResponse({
+          ModelPackageSummaryList: (this.modelPackages.get(input.ModelPackageGroupName) ?? []).map((arn) => ({
+            ModelPackageArn: arn,
+          })),
+        });
+      case "DeleteModelPackage": {
+        for (const [group, arns] of this.modelPackages) {
+          this.modelPackages.set(group, arns.filter((a) => a !== input.ModelPackageName));
+        }
+        return jsonResponse({});
       }
       default:
         return jsonError(400, "UnknownOperation", `The fake SageMaker does not implement ${request.action}.`);
@@ -248,6 +270,7 @@ export class FakeS3 {
         return new Response(null, { headers: this.#headers(o) });
       }
       case "GET": {
+        if (!key && request.url.searchParams.has("versions")) return this.#versions(bucket);
         if (!key) return this.#list(bucket, request.url.searchParams.get("prefix") ?? "");
         const o = this.objects.get(id);
         if (o) return new Response(o.body as Uint8Array<ArrayBuffer>, { headers: this.#headers(o) });
@@ -274,6 +297,9 @@ export class FakeS3 {
       case "DELETE":
         this.objects.delete(id);
         return new Response(null, { status: 204 });
+      case "POST":
+        if (!key && request.url.searchParams.has("delete")) return this.#deleteObjects(request, bucket);
+        return new Response(null, { status: 405 });
       default:
         return new Response(null, { status: 405 });
     }
@@ -287,6 +313,34 @@ export class FakeS3 {
     });
     for (const [k, v] of Object.entries(o.metadata)) headers.set(`x-amz-meta-${k}`, v);
     return headers;
+  }
+
+  /** ListObjectVersions: this fake keeps no history, so each object is one version ("null"). */
+  #versions(bucket: string): Response {
+    const versions = this.keys(bucket).map((k) =>
+      `<Version><Key>${k}</Key><VersionId>null</VersionId><IsLatest>true</IsLatest></Version>`
+    ).join("");
+    return new Response(
+      `<ListVersionsResult><Name>${bucket}</Name><IsTruncated>false</IsTruncated>${versions}</ListVersionsResult>`,
+      { headers: { "content-type": "application/xml" } },
+    );
+  }
+
+  /** DeleteObjects: each key is subject to {@linkcode FakeS3.allow} as a DELETE, failures reported per key. */
+  #deleteObjects(request: FakeRequest, bucket: string): Response {
+    const xml = new TextDecoder().decode(request.body);
+    const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    const errors: string[] = [];
+    for (const key of keys) {
+      if (this.allow({ accessKeyId: request.accessKeyId, method: "DELETE", bucket, key, prefix: null })) {
+        this.objects.delete(`${bucket}/${key}`);
+      } else {
+        errors.push(`<Error><Key>${key}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`);
+      }
+    }
+    return new Response(`<DeleteResult>${errors.join("")}</DeleteResult>`, {
+      headers: { "content-type": "application/xml" },
+    });
   }
 
   #list(bucket: string, prefix: string): Response {

@@ -1,0 +1,316 @@
+/**
+ * The whole flow on an AWS emulator nobody here wrote (moto, server mode),
+ * with four accounts, through `deno task` as a person or CI runs it: a laptop
+ * with a profile per account bootstraps, deploys and runs the dev pipeline;
+ * CI, holding one role's credentials from its OIDC token and nothing else,
+ * builds the image and promotes to staging and prod; the gate refuses a
+ * commit staging never ran; a used environment is destroyed to nothing.
+ *
+ * Real Terraform applies every root. The slowest part is not the emulator:
+ * the AWS provider waits about 55 s after creating each bucket's lifecycle
+ * configuration (it does on AWS too), so independent environments deploy in
+ * parallel, as a team would.
+ *
+ * Run it alone with `deno task test --only e2e`. It prints its own timing table.
+ */
+import assert from "node:assert/strict";
+import { isolatedEnv, REPO, type TaskRun } from "../helpers.ts";
+import { Moto, type SessionCredentials } from "./moto.ts";
+
+const ACCOUNTS = {
+  operations: "111111111111",
+  dev: "222222222222",
+  staging: "333333333333",
+  prod: "444444444444",
+} as const;
+const PROFILES = {
+  "mlops-operations": ACCOUNTS.operations,
+  "mlops-dev": ACCOUNTS.dev,
+  "mlops-staging": ACCOUNTS.staging,
+  "mlops-prod": ACCOUNTS.prod,
+};
+const COMMIT = "c0ffee0000000000000000000000000000000001";
+const UNPROMOTED = "badc0de000000000000000000000000000000002";
+const REGION = "eu-west-1";
+
+/**
+ * A checkout as a user has it: the repository's tasks, code and config
+ * (symlinked), its own `.mlops/`, a home with AWS profiles, and a `docker`
+ * stand-in on PATH that pushes to the emulated registry.
+ */
+async function workspace(moto: Moto) {
+  const dir = await Deno.makeTempDir({ prefix: "mlops-e2e-" });
+  for (const link of ["deno.json", "deno.lock", "tasks", "lib", "terraform", "training-pipeline"]) {
+    await Deno.symlink(`${REPO}/${link}`, `${dir}/${link}`);
+  }
+  await Deno.copyFile(`${REPO}/mlops.config.json`, `${dir}/mlops.config.json`);
+  const home = `${dir}/home`;
+  await moto.writeProfiles(home, PROFILES);
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  const standin = new URL("./docker_standin.py", import.meta.url).pathname;
+  await Deno.writeTextFile(`${bin}/docker`, `#!/bin/sh\nexec "${moto.python}" "${standin}" "$@"\n`, { mode: 0o755 });
+  const base: Record<string, string> = {
+    ...isolatedEnv(home),
+    ...moto.env(),
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    E2E_DOCKER_LOG: `${dir}/docker.log`,
+    MLOPS_POLL_MS: "50",
+  };
+  delete base.NO_PROXY;
+  delete base.no_proxy;
+  return { dir, base };
+}
+
+/** `deno task <name> …` in `cwd`, as typed. */
+async function task(cwd: string, env: Record<string, string>, name: string, args: string[]): Promise<TaskRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", name, ...args],
+    cwd,
+    env,
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** The environment of a CI job: one role's credentials, GitHub's variables, no profiles. */
+function ciEnv(base: Record<string, string>, creds: SessionCredentials, ref: string, sha: string) {
+  return {
+    ...base,
+    ...creds,
+    AWS_REGION: REGION,
+    CI: "true",
+    GITHUB_ACTIONS: "true",
+    GITHUB_REF: ref,
+    GITHUB_SHA: sha,
+    GITHUB_ACTOR: "e2e-bot",
+  };
+}
+
+function ok(run: TaskRun, what: string): TaskRun {
+  assert.equal(run.code, 0, `${what} exited ${run.code}:\n${run.stderr.slice(-3000)}`);
+  return run;
+}
+
+Deno.test({
+  name: "e2e on moto: bootstrap → deploy → build → pipeline → CI promotions → gate → destroy, four accounts",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const began = performance.now();
+    await using moto = await Moto.start(REGION);
+    const { dir, base } = await workspace(moto);
+    const laptop = (name: string, args: string[]) => task(dir, base, name, args);
+    const timings: [string, number][] = [];
+    /** `fn`, with its duration added to the timing table. */
+    const timed = <T>(name: string, fn: () => Promise<T>) => async (): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await fn();
+      } finally {
+        timings.push([`  ${name}`, (performance.now() - started) / 1000]);
+      }
+    };
+    let failed = false;
+    // Each step needs the ones before it: after a failure the rest are not run (the test has failed).
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step({
+        name,
+        ignore: failed,
+        fn: async () => {
+          const started = performance.now();
+          try {
+            await fn();
+          } catch (error) {
+            failed = true;
+            throw error;
+          } finally {
+            timings.push([name, (performance.now() - started) / 1000]);
+          }
+        },
+      });
+    let imageUri = "";
+    const roles: Record<string, string> = {};
+
+    await step("doctor sees four accounts through their profiles", async () => {
+      const run = ok(await laptop("doctor", []), "doctor");
+      for (const [env, account] of Object.entries(ACCOUNTS)) {
+        assert.match(run.stdout, new RegExp(`aws ${env}\\s+ok\\s+arn:aws:sts::${account}:assumed-role/`));
+      }
+    });
+
+    await step("bootstrap from empty accounts", async () => {
+      const run = ok(await laptop("bootstrap", ["--yes"]), "bootstrap");
+      for (const line of run.stdout.matchAll(/^\s*(MLOPS_\w+_ROLE_ARN)=(\S+)$/gm)) roles[line[1]] = line[2];
+      assert.equal(roles.MLOPS_BUILD_ROLE_ARN, `arn:aws:iam::${ACCOUNTS.operations}:role/mlops-ci-build`);
+      assert.equal(roles.MLOPS_STAGING_DEPLOY_ROLE_ARN, `arn:aws:iam::${ACCOUNTS.staging}:role/mlops-staging-deploy`);
+      assert.equal(roles.MLOPS_PROD_DEPLOY_ROLE_ARN, `arn:aws:iam::${ACCOUNTS.prod}:role/mlops-prod-deploy`);
+    });
+
+    await step("bootstrap again changes nothing, then deploy dev (staging and prod deploy alongside)", async () => {
+      const again = timed("bootstrap again", async () => {
+        const run = ok(await laptop("bootstrap", ["--yes"]), "bootstrap (again)");
+        assert.match(run.stdout, /backend\s+no changes/);
+        assert.match(run.stdout, /operations\s+no changes/);
+        assert.match(run.stdout, /No changes: already bootstrapped/);
+      });
+      const deployDev = timed(
+        "deploy dev",
+        async () => void ok(await laptop("deploy", ["dev", "--yes"]), "deploy dev"),
+      );
+      const others = ["staging", "prod"].map((env) =>
+        timed(`deploy ${env}`, async () => void ok(await laptop("deploy", [env, "--yes"]), `deploy ${env}`))()
+      );
+      await Promise.all([again().then(deployDev), ...others]);
+      const outputs = JSON.parse(await Deno.readTextFile(`${dir}/.mlops/outputs/dev.json`));
+      assert.equal(outputs.bucket_name, `mlops-dev-ml-${ACCOUNTS.dev}`);
+    });
+
+    const drift = timed("deploy --all --plan and deploy dev --plan", async () => {
+      const [all, single] = await Promise.all([
+        laptop("deploy", ["--all", "--plan"]),
+        laptop("deploy", ["dev", "--plan"]),
+      ]);
+      assert.equal(all.code, 0, `expected nothing pending:\n${all.stdout}\n${all.stderr.slice(-2000)}`);
+      for (const env of ["dev", "staging", "prod"]) {
+        assert.match(all.stdout, new RegExp(`${env}\\s+0\\s+0\\s+0\\s+0\\s+up to date`));
+      }
+      assert.equal(single.code, 0, `deploy dev --plan agrees with deploy --all --plan:\n${single.stderr.slice(-2000)}`);
+    });
+
+    const build = timed("build in CI with the build role: push to the operations registry", async () => {
+      const creds = await moto.ciCredentials(roles.MLOPS_BUILD_ROLE_ARN);
+      const run = ok(await task(dir, ciEnv(base, creds, "refs/heads/main", COMMIT), "build", []), "build");
+      imageUri = run.stdout.trim();
+      assert.match(
+        imageUri,
+        new RegExp(
+          `^${ACCOUNTS.operations}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/mlops/training@sha256:[0-9a-f]{64}$`,
+        ),
+      );
+      const docker = await Deno.readTextFile(`${dir}/docker.log`);
+      assert.match(docker, /^login --username AWS --password-stdin 111111111111\.dkr\.ecr/m);
+      assert.match(docker, /^push 111111111111\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/mlops\/training:/m);
+    });
+
+    const devPipeline = timed("dev pipeline from the laptop: upload-data, upsert, start, status", async () => {
+      ok(await laptop("pipeline", ["upload-data", "--env", "dev"]), "upload-data");
+      ok(await laptop("pipeline", ["upsert", "--env", "dev", "--image", imageUri]), "upsert");
+      const started = ok(await laptop("pipeline", ["start", "--env", "dev"]), "start");
+      assert.match(started.stderr, new RegExp(`arn:aws:sagemaker:${REGION}:${ACCOUNTS.dev}:pipeline/`));
+      const status = ok(await laptop("pipeline", ["status", "--env", "dev"]), "status");
+      assert.match(status.stdout + status.stderr, /Succeeded|Executing/);
+    });
+
+    await step(
+      "deploy --all --plan: nothing pending right after the applies (alongside: CI build, dev pipeline)",
+      async () => {
+        await Promise.all([drift(), build().then(devPipeline)]);
+      },
+    );
+
+    const promoteStaging = timed(
+      "promote staging in CI: the staging deploy role finds the image in operations",
+      async () => {
+        const creds = await moto.ciCredentials(roles.MLOPS_STAGING_DEPLOY_ROLE_ARN);
+        const run = await task(dir, ciEnv(base, creds, "refs/tags/staging", COMMIT), "promote", [
+          "staging",
+          "--wait",
+          "--json",
+        ]);
+        ok(run, "promote staging");
+        const record = JSON.parse(run.stdout);
+        assert.equal(record.status, "succeeded");
+        assert.equal(`${imageUri.split("@")[0]}@${record.digest}`, imageUri);
+        assert.equal(record.pipelineStatus, "Succeeded");
+      },
+    );
+
+    const promoteProd = timed("promote prod in CI: the gate passes on staging's record", async () => {
+      const creds = await moto.ciCredentials(roles.MLOPS_PROD_DEPLOY_ROLE_ARN);
+      const run = await task(dir, ciEnv(base, creds, "refs/tags/prod", COMMIT), "promote", [
+        "prod",
+        "--wait",
+        "--json",
+      ]);
+      ok(run, "promote prod");
+      assert.match(run.stderr, /Gate\s+staging ran c0ffee000000/);
+      assert.equal(JSON.parse(run.stdout).imageUri, imageUri);
+    });
+
+    const status = timed("promote status shows staging and prod on the same commit and digest", async () => {
+      const rows = JSON.parse(ok(await laptop("promote", ["status", "--json"]), "promote status").stdout);
+      const current = (env: string) => rows.find((r: { environment: string }) => r.environment === env).current;
+      assert.equal(current("staging").commit, COMMIT);
+      assert.equal(current("prod").commit, COMMIT);
+      assert.equal(current("prod").digest, current("staging").digest);
+      assert.equal(current("dev"), null);
+    });
+
+    const gate = timed("the gate refuses a commit staging never ran", async () => {
+      const creds = await moto.ciCredentials(roles.MLOPS_PROD_DEPLOY_ROLE_ARN);
+      const run = await task(dir, ciEnv(base, creds, "refs/tags/prod", UNPROMOTED), "promote", ["prod"]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /Refusing to promote to prod: staging has never promoted commit badc0de00000/);
+      assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace");
+      const rows = JSON.parse(ok(await laptop("promote", ["status", "--json"]), "promote status").stdout);
+      assert.equal(rows.find((r: { environment: string }) => r.environment === "prod").latest.commit, COMMIT);
+    });
+
+    const destroyDev = timed("destroy dev with data, a pipeline and a model version: nothing left", async () => {
+      const { SageMakerClient, CreateModelPackageCommand, ListPipelinesCommand, ListModelPackageGroupsCommand } =
+        await import("@aws-sdk/client-sagemaker");
+      const { S3Client, ListBucketsCommand } = await import("@aws-sdk/client-s3");
+      const config = await moto.clientConfig(ACCOUNTS.dev);
+      const sagemaker = new SageMakerClient(config);
+      const s3 = new S3Client(config);
+      try {
+        // What the pipeline's RegisterModel step leaves on AWS (moto's executions run no steps).
+        await sagemaker.send(
+          new CreateModelPackageCommand({
+            ModelPackageGroupName: "mlops-models",
+            InferenceSpecification: {
+              Containers: [{ Image: imageUri }],
+              SupportedContentTypes: ["text/csv"],
+              SupportedResponseMIMETypes: ["text/csv"],
+            },
+          }),
+        );
+        const run = await laptop("destroy", ["dev", "--yes", "--confirm", "dev"]);
+        ok(run, "destroy dev");
+        assert.match(
+          run.stderr,
+          /First\s+deletes 1 object version and 0 delete markers in s3:\/\/mlops-dev-ml-222222222222/,
+        );
+        assert.match(run.stderr, /pipeline mlops-training/);
+        assert.match(run.stderr, /1 model package version/);
+        const state = ok(await laptop("tf", ["main", "dev", "--", "state", "list"]), "state list");
+        assert.equal(state.stdout.trim(), "", "the dev state holds nothing");
+        const buckets = (await s3.send(new ListBucketsCommand({}))).Buckets ?? [];
+        assert.deepEqual(buckets.map((b) => b.Name).filter((n) => n?.startsWith("mlops-dev-")), []);
+        assert.deepEqual((await sagemaker.send(new ListPipelinesCommand({}))).PipelineSummaries ?? [], []);
+        assert.deepEqual(
+          (await sagemaker.send(new ListModelPackageGroupsCommand({}))).ModelPackageGroupSummaryList ?? [],
+          [],
+        );
+      } finally {
+        sagemaker.destroy();
+        s3.destroy();
+      }
+    });
+
+    await step("promotions in CI: staging, prod, status, gate (alongside: destroy dev, which holds data)", async () => {
+      await Promise.all([promoteStaging().then(promoteProd).then(status).then(gate), destroyDev()]);
+    });
+
+    const total = (performance.now() - began) / 1000;
+    console.log(
+      ["", "e2e step timings (s):", ...timings.map(([n, s]) => `  ${s.toFixed(1).padStart(6)}  ${n}`)]
+        .concat(`  ${total.toFixed(1).padStart(6)}  total (wall clock)`)
+        .join("\n"),
+    );
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  },
+});
