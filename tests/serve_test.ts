@@ -8,13 +8,8 @@
 import assert from "node:assert/strict";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import {
-  describeServingLeftovers,
-  Hosting,
-  servingGateProblem,
-  type ServingRecord,
-  servingSummary,
-} from "../lib/serving/endpoint.ts";
+import { servingGateProblem, type ServingRecord, servingSummary } from "../lib/serving/endpoint.ts";
+import { describeServingLeftovers, Hosting } from "../lib/serving/hosting.ts";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeHosting } from "./fake_hosting.ts";
 import { runTask, type TaskRun } from "./helpers.ts";
