@@ -165,6 +165,51 @@ const environment = (env: Environment) =>
     serving: optional(servingSchema, SERVING_DEFAULTS),
   }, { description: `Settings of the ${env} environment.` });
 
+/**
+ * The training step's hyperparameters (training-pipeline/src/train.py checks the same): each a
+ * typed, bounded number with its default. Each becomes a pipeline parameter of its type.
+ */
+const hyperparameters = {
+  max_features: optional(
+    number({
+      description: "Vocabulary size of the TF-IDF vectorizer.",
+      integer: true,
+      minimum: 1,
+      maximum: 10_000_000,
+    }),
+    20000,
+  ),
+  ngram_max: optional(number({ description: "Longest word n-gram.", integer: true, minimum: 1, maximum: 5 }), 2),
+  C: optional(number({ description: "Inverse regularisation strength.", exclusiveMinimum: 0 }), 1),
+  seed: optional(
+    number({ description: "Random state of the classifier.", integer: true, minimum: 0, maximum: 2 ** 32 - 1 }),
+    42,
+  ),
+};
+
+const hyperparametersSchema = object(hyperparameters, {
+  description:
+    "Training hyperparameters (defaults of the pipeline parameters of the same name, overridable with --param).",
+});
+
+/** Names of the training hyperparameters, in the order the config schema declares them. */
+export const HYPERPARAMETERS = Object.keys(hyperparameters) as (keyof typeof hyperparameters)[];
+
+/** Whether a hyperparameter is an integer (else a float): the type of its pipeline parameter. */
+export function isIntegerHyperparameter(name: string): boolean {
+  return (hyperparameters[name as keyof typeof hyperparameters]?.jsonSchema().type) === "integer";
+}
+
+/**
+ * The problem with a hyperparameter value, as the config check words it (`"0" is not a number > 0`),
+ * or null when the value is valid; unknown names are problems too.
+ */
+export function hyperparameterProblem(name: string, value: unknown): string | null {
+  const schema = hyperparameters[name as keyof typeof hyperparameters];
+  if (!schema) return `"${name}" is not a hyperparameter; expected one of ${HYPERPARAMETERS.join(", ")}`;
+  return validate(schema, value)[0]?.message ?? null;
+}
+
 const configSchema = object({
   name: string({
     description: "Prefix of every resource name (lowercase letters, digits and dashes).",
@@ -210,11 +255,7 @@ const configSchema = object({
       minimum: 0,
       maximum: 1,
     }),
-    hyperparameters: record(
-      string({ description: "Hyperparameter name.", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, expected: "an identifier" }),
-      number({ description: "Default value; overridable per run with --param." }),
-      { description: "Training hyperparameters, exposed as pipeline parameters." },
-    ),
+    hyperparameters: hyperparametersSchema,
     processingInstanceType: string({
       description: "Instance type of processing steps.",
       pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/,

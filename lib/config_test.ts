@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Config, ConfigError, configJsonSchema, lineAndColumn } from "./config.ts";
+import { Config, ConfigError, configJsonSchema, hyperparameterProblem, lineAndColumn } from "./config.ts";
 import { exampleConfig, REPO } from "../tests/helpers.ts";
 import { schemaText } from "../tasks/schema.ts";
 
@@ -141,5 +141,34 @@ Deno.test("serving defaults to serverless; a partial serving block keeps the oth
   assert.equal(
     error.message,
     'Invalid config "test.json": environments.dev.serving.memorySizeInMb: 1500 is not a multiple of 1024 (serverless memory is 1024, 2048, … 6144). Fix it in test.json',
+  );
+});
+
+Deno.test("hyperparameters are declared: an unknown name or a value out of range is rejected with its field path", async () => {
+  const error = parseError(
+    await exampleText((c) => {
+      (c.pipeline as Record<string, unknown>).hyperparameters = { max_features: 2.5, ngram_max: 9, C: 0, c: 1 };
+    }),
+  );
+  assert.deepEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [
+    "pipeline.hyperparameters.c: unknown field; expected one of max_features, ngram_max, C, seed",
+    "pipeline.hyperparameters.max_features: 2.5 is not an integer ≥ 1 ≤ 10000000",
+    "pipeline.hyperparameters.ngram_max: 9 is not an integer ≥ 1 ≤ 5",
+    "pipeline.hyperparameters.C: 0 is not a number > 0",
+  ]);
+  const config = Config.parse(
+    "test.json",
+    await exampleText((c) => (c.pipeline as Record<string, unknown>).hyperparameters = {}),
+  );
+  assert.deepEqual(config.data.pipeline.hyperparameters, { max_features: 20000, ngram_max: 2, C: 1, seed: 42 });
+});
+
+Deno.test("hyperparameterProblem words a --param value as the config check does", () => {
+  assert.equal(hyperparameterProblem("C", 0.5), null);
+  assert.equal(hyperparameterProblem("C", -1), "-1 is not a number > 0");
+  assert.equal(hyperparameterProblem("seed", 2 ** 32), "4294967296 is not an integer ≥ 0 ≤ 4294967295");
+  assert.equal(
+    hyperparameterProblem("gamma", 1),
+    '"gamma" is not a hyperparameter; expected one of max_features, ngram_max, C, seed',
   );
 });

@@ -86,6 +86,8 @@ export interface RunOptions {
   cwd?: string;
   /** Extra environment variables for the child (added to the task's own; `undefined` removes one). */
   env?: Record<string, string | undefined>;
+  /** Start the child with only `env`, none of the task's own environment. */
+  clearEnv?: boolean;
   /** Capture stdout instead of showing it. */
   capture?: boolean;
   /** Capture stderr instead of showing it. */
@@ -116,6 +118,7 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
     .stdout(options.capture ? "piped" : options.stdoutToStderr ? Deno.stderr : "inherit")
     .stderr(options.captureStderr ? "piped" : "inherit");
   if (options.cwd) command = command.cwd(options.cwd);
+  if (options.clearEnv) command = command.clearEnv();
   if (options.env) command = command.env(options.env);
   if (options.stdin !== undefined) command = command.stdinText(options.stdin);
   let result;

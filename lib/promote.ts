@@ -287,7 +287,7 @@ async function promoteRecorded(
   try {
     await deploy(ctx, env, { planOnly: false, yes: true, quiet: true });
     await uploadData(ctx, env);
-    const { hash } = await upsertPipeline(ctx, env, image.imageUri);
+    const { hash } = await upsertPipeline(ctx, env, image.imageUri, image.commit);
     record.definitionHash = hash;
     if (settings.runPipeline) {
       // The same commit, image and definition start one execution (a re-run resumes watching it);

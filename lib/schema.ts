@@ -120,23 +120,27 @@ export function boolean(options: Common): Schema<boolean> {
 /** Options of {@linkcode number}. */
 export interface NumberOptions extends Common {
   minimum?: number;
+  /** The value must be greater than this. */
+  exclusiveMinimum?: number;
   maximum?: number;
   integer?: boolean;
 }
 
 /** A finite number within optional bounds. */
 export function number(options: NumberOptions): Schema<number> {
-  const { minimum, maximum, integer } = options;
+  const { minimum, exclusiveMinimum, maximum, integer } = options;
   return {
     check(value, path, issues) {
       const bad = typeof value !== "number" || !Number.isFinite(value) ||
         (integer && !Number.isInteger(value)) ||
         (minimum !== undefined && value < minimum) ||
+        (exclusiveMinimum !== undefined && value <= exclusiveMinimum) ||
         (maximum !== undefined && value > maximum);
       if (bad) {
         const range = [
           integer ? "an integer" : "a number",
           minimum !== undefined ? `≥ ${minimum}` : "",
+          exclusiveMinimum !== undefined ? `> ${exclusiveMinimum}` : "",
           maximum !== undefined ? `≤ ${maximum}` : "",
         ].filter(Boolean).join(" ");
         issues.push({ path, message: `${show(value)} is not ${range}` });
@@ -146,6 +150,7 @@ export function number(options: NumberOptions): Schema<number> {
       type: integer ? "integer" : "number",
       description: options.description,
       ...(minimum !== undefined ? { minimum } : {}),
+      ...(exclusiveMinimum !== undefined ? { exclusiveMinimum } : {}),
       ...(maximum !== undefined ? { maximum } : {}),
     }),
   };

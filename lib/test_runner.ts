@@ -96,6 +96,19 @@ function report(result: StepResult): void {
   const counts = result.counts ? ` (${result.counts.passed} passed, ${result.counts.failed} failed)` : "";
   log.info(`${status} ${result.suite}: ${result.step}${counts} in ${result.seconds.toFixed(1)}s`);
   if (!result.ok) log.info(result.output.trimEnd().split("\n").map((l) => `    ${l}`).join("\n"));
+  else {
+    const timings = timingTable(result.output);
+    if (timings) log.info(timings.split("\n").map((l) => `    ${l}`).join("\n"));
+  }
+}
+
+/** A suite's own timing table (a block headed "… timings (s):"), shown even when it passes. */
+export function timingTable(output: string): string | null {
+  const lines = output.split("\n");
+  const start = lines.findIndex((l) => /timings \(s\):$/.test(l.trim()));
+  if (start === -1) return null;
+  const end = lines.findIndex((l, i) => i > start && !/^\s+\d+\.\d\s/.test(l));
+  return lines.slice(start, end === -1 ? undefined : end).join("\n");
 }
 
 /** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */

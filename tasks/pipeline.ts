@@ -42,6 +42,11 @@ export const task = defineTask({
       description: "Override a pipeline parameter (repeatable).",
     },
     image: { type: "string", value: "URI@sha256:…", description: "The training image pinned by digest." },
+    commit: {
+      type: "string",
+      value: "SHA",
+      description: "definition, upsert: the git commit recorded on model versions (default: $GITHUB_SHA).",
+    },
     offline: { type: "boolean", description: "definition: use placeholder Terraform outputs and image digest." },
     token: {
       type: "string",
@@ -71,6 +76,7 @@ export const task = defineTask({
     }
     if (!env) throw new UsageError(`"deno task pipeline ${command}" needs --env: one of ${ENVIRONMENTS.join(", ")}`);
     const ctx = await loadContext(options);
+    const commit = options.commit ?? Deno.env.get("GITHUB_SHA");
     const json = (value: unknown) => options.json && console.log(JSON.stringify(value, null, 2));
     const ended = (state: { status: string }) => {
       if (state.status === "Succeeded") return ExitCode.ok;
@@ -80,10 +86,10 @@ export const task = defineTask({
     };
     switch (command) {
       case "definition":
-        await commands.printDefinition(ctx, env, options.image);
+        await commands.printDefinition(ctx, env, { image: options.image, commit });
         return ExitCode.ok;
       case "upsert": {
-        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image);
+        const { action, hash } = await commands.upsertPipeline(ctx, env, options.image, commit);
         json({ action, definitionHash: hash });
         return ExitCode.ok;
       }

@@ -19,6 +19,7 @@ interface Pipeline {
   arn: string;
   definition: string;
   roleArn: string;
+  tags?: { Key: string; Value: string }[];
 }
 
 interface Execution {
@@ -77,7 +78,12 @@ export class FakeSageMaker {
           return jsonError(400, "ResourceInUse", `Pipeline '${input.PipelineName}' already exists.`);
         }
         const arn = `arn:aws:sagemaker:${this.region}:${this.account}:pipeline/${input.PipelineName.toLowerCase()}`;
-        this.pipelines.set(input.PipelineName, { arn, definition: input.PipelineDefinition, roleArn: input.RoleArn });
+        this.pipelines.set(input.PipelineName, {
+          arn,
+          definition: input.PipelineDefinition,
+          roleArn: input.RoleArn,
+          tags: input.Tags ?? [],
+        });
         return jsonResponse({ PipelineArn: arn });
       }
       case "UpdatePipeline": {
@@ -88,9 +94,21 @@ export class FakeSageMaker {
         p.roleArn = input.RoleArn;
         return jsonResponse({ PipelineArn: p.arn });
       }
+      case "AddTags": {
+        const p = [...this.pipelines.values()].find((x) => x.arn === input.ResourceArn);
+        if (!p) return jsonError(400, "ValidationException", `Resource ${input.ResourceArn} does not exist.`);
+        const tags = new Map((p.tags ?? []).map((t) => [t.Key, t.Value]));
+        for (const t of input.Tags ?? []) tags.set(t.Key, t.Value);
+        p.tags = [...tags].map(([Key, Value]) => ({ Key, Value }));
+        return jsonResponse({ Tags: p.tags });
+      }
       case "StartPipelineExecution": {
         const p = this.pipelines.get(input.PipelineName);
         if (!p) return jsonError(400, "ResourceNotFound", `Pipeline '${input.PipelineName}' does not exist.`);
+        const token = input.ClientRequestToken ?? "";
+        if (token.length < 32 || token.length > 128) {
+          return jsonError(400, "ValidationException", "ClientRequestToken must have length 32 to 128.");
+        }
         const existing = this.executions.find((e) => e.token === input.ClientRequestToken);
         if (existing) return jsonResponse({ PipelineExecutionArn: existing.arn });
         const arn = `${p.arn}/execution/${crypto.randomUUID().slice(0, 12)}`;

@@ -3,6 +3,7 @@
  * processes, the real AWS SDK, fake STS, SageMaker and S3.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeS3, FakeSageMaker } from "./fake_services.ts";
 import { isolatedEnv, REPO, runTask, writeConfig, writeProfiles } from "./helpers.ts";
@@ -53,6 +54,7 @@ Deno.test("upload-data uploads once; upsert creates once and then changes nothin
     assert.equal(aws.callsTo("sagemaker", "UpdatePipeline").length, 0, "zero update calls");
     const stored = JSON.parse(sagemaker.pipelines.get("mlops-training")!.definition);
     assert.equal(stored.Steps[1].Arguments.AlgorithmSpecification.TrainingImage, IMAGE);
+    assert.deepEqual(sagemaker.pipelines.get("mlops-training")!.tags, [{ Key: "project", Value: "mlops-template" }]);
   } finally {
     await aws.close();
   }
@@ -62,10 +64,22 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
   const { aws, sagemaker, task } = await workspace();
   try {
     assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
+    const noData = await task(["start", "--env", "dev"]);
+    assert.equal(noData.code, 1);
+    assert.match(
+      noData.stderr,
+      /There is no data at s3:\/\/mlops-dev-ml-222222222222\/data\/sample\.csv\. Upload it first: deno task pipeline upload-data --env dev/,
+    );
+    assert.equal((await task(["upload-data", "--env", "dev"])).code, 0);
     const ok = await task(["start", "--env", "dev", "--param", "AccuracyThreshold=0.8", "--wait"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /Train: Succeeded/);
-    assert.deepEqual(sagemaker.executions[0].parameters, [{ Name: "AccuracyThreshold", Value: "0.8" }]);
+    const sha256 = createHash("sha256").update(await Deno.readFile(`${REPO}/training-pipeline/data/sample.csv`))
+      .digest("hex");
+    assert.deepEqual(sagemaker.executions[0].parameters, [
+      { Name: "AccuracyThreshold", Value: "0.8" },
+      { Name: "InputDataVersion", Value: sha256 },
+    ], "the data version keys Preprocess's cache");
 
     sagemaker.failAt = { step: "Evaluate", reason: "AlgorithmError: out of memory" };
     const failed = await task(["start", "--env", "dev", "--wait"]);
@@ -78,6 +92,42 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Parameter "AccuracyThreshold" is Float; "high" is not a valid value/);
     assert.equal(sagemaker.executions.length, 2, "the bad parameter started nothing");
+  } finally {
+    await aws.close();
+  }
+});
+
+Deno.test("start refuses what SageMaker would reject, before any call: closed-set values, hyperparameter ranges, token length", async () => {
+  const { aws, sagemaker, task } = await workspace();
+  try {
+    assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
+    assert.equal((await task(["upload-data", "--env", "dev"])).code, 0);
+    const refused = [
+      [
+        ["--param", "ModelApprovalStatus=approved"],
+        /Parameter "ModelApprovalStatus" takes "Approved", "PendingManualApproval" or "Rejected"; "approved" is not valid/,
+      ],
+      [
+        ["--param", "TrainingInstanceType=ml.m5.huge"],
+        /Parameter "TrainingInstanceType" takes one of \d+ values such as "ml\.m5\./,
+      ],
+      [["--param", "C=0"], /Parameter "C": 0 is not a number > 0/],
+      [["--param", "ngram_max=2.5"], /Parameter "ngram_max" is Integer; "2\.5" is not a valid value/],
+      [
+        ["--token", "retry-1"],
+        /--token "retry-1" has 7 characters; SageMaker needs 32 to 128 \(leave it out to get a fresh one\)/,
+      ],
+    ] as const;
+    for (const [args, message] of refused) {
+      const run = await task(["start", "--env", "dev", ...args]);
+      assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    assert.equal(aws.callsTo("sagemaker", "StartPipelineExecution").length, 0, "nothing was sent");
+    const ok = await task(["start", "--env", "dev", "--param", "ModelApprovalStatus=Rejected", "--param", "C=0.5"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const token = sagemaker.executions[0].token ?? "";
+    assert.ok(token.length >= 32 && token.length <= 128, `derived token "${token}" is 32-128 characters`);
   } finally {
     await aws.close();
   }

@@ -12,9 +12,10 @@
  * @module
  */
 import { TaskError, UsageError } from "../cli.ts";
-import type { Environment } from "../config.ts";
+import { type Environment, hyperparameterProblem, HYPERPARAMETERS } from "../config.ts";
 import type { TaskContext } from "../context.ts";
 import { outputsFile } from "../deploy.ts";
+import { sha256Hex } from "../hash.ts";
 import { writeIfChanged } from "../terraform.ts";
 import { log, style, table } from "../log.ts";
 import { PythonEnv } from "../python_env.ts";
@@ -25,9 +26,10 @@ import {
   type DefinitionInputs,
   EVALUATION,
   offlineInputs,
+  UNKNOWN_COMMIT,
 } from "./definition.ts";
-import { LocalPipelineRun, type LocalRunResult, parseParams } from "./local.ts";
-import { type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
+import { LocalPipelineRun, type LocalRunResult, type ParamCheck, parseParams } from "./local.ts";
+import { dataVersion, type ExecutionState, PipelineService, uploadIfChanged, type UpsertAction } from "./sagemaker.ts";
 
 export { failureOf } from "./sagemaker.ts";
 import type { PipelineDefinition } from "./steps.ts";
@@ -41,6 +43,20 @@ export function checkedDefinition(inputs: DefinitionInputs): PipelineDefinition 
     throw new TaskError(`The pipeline definition is invalid: ${problems.join("; ")}.`);
   }
   return definition;
+}
+
+/** Hyperparameter overrides must pass the config's own check of that hyperparameter. */
+export const hyperparameterCheck: ParamCheck = (name, value) =>
+  (HYPERPARAMETERS as readonly string[]).includes(name) ? hyperparameterProblem(name, value) : null;
+
+/** SageMaker's bounds on `StartPipelineExecution`'s `ClientRequestToken`. */
+export const TOKEN_LENGTH = { min: 32, max: 128 };
+
+/** Why SageMaker would reject a start token, or null when it is valid. */
+export function tokenProblem(token: string): string | null {
+  const { min, max } = TOKEN_LENGTH;
+  if (token.length >= min && token.length <= max) return null;
+  return `--token "${token}" has ${token.length} characters; SageMaker needs ${min} to ${max} (leave it out to get a fresh one)`;
 }
 
 /** The Terraform outputs of the main stack the pipeline needs. */
@@ -77,9 +93,14 @@ export async function environmentOutputs(ctx: TaskContext, env: Environment): Pr
 export async function definitionInputs(
   ctx: TaskContext,
   env: Environment,
-  options: { image?: string },
+  options: { image?: string; commit?: string },
 ): Promise<DefinitionInputs> {
-  const placeholder = offlineInputs(ctx.config, env);
+  if (options.commit !== undefined && !/^[0-9a-f]{7,64}$/.test(options.commit)) {
+    throw new UsageError(
+      `--commit "${options.commit}" is not a git commit id: give 7 to 64 hex digits (git rev-parse HEAD)`,
+    );
+  }
+  const placeholder = { ...offlineInputs(ctx.config, env), commit: options.commit ?? UNKNOWN_COMMIT };
   if (options.image && !/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(options.image)) {
     throw new UsageError(
       `--image "${options.image}" is not pinned by digest: give <repository>@sha256:<64 hex> (deno task build prints it)`,
@@ -99,16 +120,31 @@ export async function definitionInputs(
     bucket: outputs.bucket_name,
     modelPackageGroup: outputs.model_package_group_name,
     imageUri: options.image,
+    commit: placeholder.commit,
   };
 }
 
-/** Copies a file only when the target differs (the local stand-in for upload-data). */
-async function syncFile(from: string, to: string): Promise<boolean> {
-  const source = await Deno.readFile(from).catch(() => {
-    throw new TaskError(`The dataset "${from}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`);
-  });
-  await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
-  return await writeIfChanged(to, source);
+/**
+ * The commit checked out in `repoDir`, read from its git files (a linked worktree's too), or null
+ * outside a checkout: the local run records it without running git.
+ */
+export async function headCommit(repoDir: string): Promise<string | null> {
+  const read = (path: string) => Deno.readTextFile(path).then((t) => t.trim(), () => null);
+  let gitDir = `${repoDir}/.git`;
+  const pointer = await read(gitDir);
+  if (pointer?.startsWith("gitdir: ")) gitDir = pointer.slice(8);
+  const head = await read(`${gitDir}/HEAD`);
+  if (!head) return null;
+  if (!head.startsWith("ref: ")) return head;
+  const ref = head.slice(5);
+  const commonDir = await read(`${gitDir}/commondir`);
+  const common = commonDir ? (commonDir.startsWith("/") ? commonDir : `${gitDir}/${commonDir}`) : gitDir;
+  for (const dir of [gitDir, common]) {
+    const loose = await read(`${dir}/${ref}`);
+    if (loose) return loose;
+  }
+  const packed = await read(`${common}/packed-refs`);
+  return packed?.split("\n").find((line) => line.endsWith(` ${ref}`))?.split(" ")[0] ?? null;
 }
 
 /** Options of {@linkcode localRun}. */
@@ -118,25 +154,40 @@ export interface LocalRunCommandOptions {
   /** Root of local state (default `<repo>/.mlops/local`). */
   root?: string;
   repoDir?: string;
+  /** The commit recorded on a registered version (default: the checkout's HEAD). */
+  commit?: string;
 }
 
 /** Runs the pipeline locally on the configured dataset. */
 export async function localRun(ctx: TaskContext, options: LocalRunCommandOptions): Promise<LocalRunResult> {
   const repoDir = options.repoDir ?? Deno.cwd();
   const root = options.root ?? `${repoDir}/.mlops/local`;
-  const inputs = offlineInputs(ctx.config, options.env);
-  const definition = checkedDefinition(inputs);
+  const commit = options.commit ?? await headCommit(repoDir) ?? UNKNOWN_COMMIT;
+  const definition = checkedDefinition({ ...offlineInputs(ctx.config, options.env), commit });
   const venv = await PythonEnv.ensure(repoDir);
+  const dataset = ctx.config.data.pipeline.dataset.path;
+  const bytes = await Deno.readFile(`${repoDir}/${dataset}`).catch(() => {
+    throw new TaskError(
+      `The dataset "${dataset}" does not exist. Set pipeline.dataset.path in the config to a CSV file.`,
+    );
+  });
+  // As `start` does: the run declares the version of the data it trains on, unless told otherwise.
+  const given = new Set(options.params.map((p) => p.slice(0, p.indexOf("="))));
+  const params = given.has("InputData") || given.has("InputDataVersion")
+    ? options.params
+    : [...options.params, `InputDataVersion=${await sha256Hex(bytes)}`];
   const pipelineRun = new LocalPipelineRun(definition, {
     root,
     python: venv.python,
     programDir: `${repoDir}/training-pipeline/src`,
-    params: options.params,
+    params,
+    check: hyperparameterCheck,
     pipelineName: ctx.config.names.pipeline,
   });
-  const dataset = ctx.config.data.pipeline.dataset.path;
   const inputData = String(definition.Parameters.find((p) => p.Name === "InputData")!.DefaultValue);
-  const uploaded = await syncFile(`${repoDir}/${dataset}`, pipelineRun.s3Path(inputData));
+  const target = pipelineRun.s3Path(inputData);
+  await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+  const uploaded = await writeIfChanged(target, bytes);
   log.step(uploaded ? "Uploaded" : "Unchanged", `${dataset} → ${inputData} (local)`);
   log.step("Starting", `${ctx.config.names.pipeline} locally, execution ${pipelineRun.executionId}`);
   return await pipelineRun.run();
@@ -180,8 +231,12 @@ export function describeLocalRun(result: LocalRunResult): string {
 }
 
 /** Prints the definition as canonical JSON. */
-export async function printDefinition(ctx: TaskContext, env: Environment, image?: string): Promise<void> {
-  const definition = checkedDefinition(await definitionInputs(ctx, env, { image }));
+export async function printDefinition(
+  ctx: TaskContext,
+  env: Environment,
+  options: { image?: string; commit?: string },
+): Promise<void> {
+  const definition = checkedDefinition(await definitionInputs(ctx, env, options));
   console.log(canonicalJson(definition, 2));
 }
 
@@ -213,16 +268,17 @@ export async function upsertPipeline(
   ctx: TaskContext,
   env: Environment,
   image: string | undefined,
+  commit?: string,
 ): Promise<{ action: UpsertAction; hash: string; definition: PipelineDefinition }> {
   await ctx.aws.assertAccount(env, "upsert the pipeline of");
-  const inputs = await definitionInputs(ctx, env, { image });
+  const inputs = await definitionInputs(ctx, env, { image, commit });
   const definition = checkedDefinition(inputs);
   const hash = await definitionHash(definition);
   const action = await withPipelineService(
     ctx,
     env,
     "upsert the pipeline of",
-    (service) => service.upsert(ctx.config.names.pipeline, definition, inputs.executionRoleArn),
+    (service) => service.upsert(ctx.config.names.pipeline, definition, inputs.executionRoleArn, ctx.config.data.tags),
   );
   log.step(
     action === "unchanged" ? "Unchanged" : action === "created" ? "Created" : "Updated",
@@ -231,7 +287,11 @@ export async function upsertPipeline(
   return { action, hash, definition };
 }
 
-/** Starts an execution with parameter overrides; the token makes retries start it once. */
+/**
+ * Starts an execution with parameter overrides; the token makes retries start it once. Unless
+ * given, `InputDataVersion` is set to the version of the data at `InputData` (which keys
+ * Preprocess's cache, and which Preprocess checks against what it reads).
+ */
 export async function startPipeline(
   ctx: TaskContext,
   env: Environment,
@@ -239,19 +299,43 @@ export async function startPipeline(
 ): Promise<string> {
   // Overrides are checked against the declared parameters before anything is sent.
   const declared = buildDefinition(offlineInputs(ctx.config, env)).Parameters;
-  const values = parseParams(declared, options.params);
+  const values = parseParams(declared, options.params, hyperparameterCheck);
+  const problem = options.token === undefined ? null : tokenProblem(options.token);
+  if (problem) throw new UsageError(problem);
+  const token = options.token ??
+    `${ctx.config.names.pipeline}-${env}-${crypto.randomUUID()}`.slice(0, TOKEN_LENGTH.max);
   const overrides = Object.fromEntries(
     options.params.map((p) => p.slice(0, p.indexOf("="))).map((name) => [name, String(values.get(name))]),
   );
-  const token = options.token ?? crypto.randomUUID();
+  await ctx.aws.assertAccount(env, "start the pipeline of");
+  if (!("InputDataVersion" in overrides)) {
+    overrides.InputDataVersion = await currentDataVersion(ctx, env, String(values.get("InputData")));
+  }
   const arn = await withPipelineService(
     ctx,
     env,
     "start the pipeline of",
     (service) => service.start(ctx.config.names.pipeline, overrides, token),
   );
-  log.step("Started", arn);
+  log.step("Started", `${arn} (data version ${overrides.InputDataVersion.slice(0, 12)})`);
   return arn;
+}
+
+async function currentDataVersion(ctx: TaskContext, env: Environment, uri: string): Promise<string> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new UsageError(`InputData "${uri}" is not an S3 object URI (s3://bucket/key)`);
+  const s3 = await ctx.aws.s3Client(env);
+  try {
+    const version = await dataVersion(s3, match[1], match[2]);
+    if (version) return version;
+  } catch (error) {
+    throw ctx.aws.awsError(env, `read ${uri}`, error);
+  } finally {
+    s3.destroy();
+  }
+  throw new TaskError(
+    `There is no data at ${uri}. Upload it first: deno task pipeline upload-data --env ${env} (or pass --param InputData=s3://…).`,
+  );
 }
 
 /** Renders an execution's state as lines (plain text, for CI logs and the live view). */

@@ -16,7 +16,8 @@
  * ```
  * @module
  */
-import type { Config, Environment } from "../config.ts";
+import { ModelApprovalStatus, ProcessingInstanceType, TrainingInstanceType } from "@aws-sdk/client-sagemaker";
+import { type Config, type Environment, HYPERPARAMETERS, isIntegerHyperparameter } from "../config.ts";
 import { sha256Hex } from "../hash.ts";
 import { execution, type Expression, join, jsonGet, parameter, stepProperty, type Value } from "./expressions.ts";
 import {
@@ -26,6 +27,7 @@ import {
   type PipelineDefinition,
   processingStep,
   registerModelStep,
+  type RetryPolicy,
   trainingStep,
 } from "./steps.ts";
 
@@ -39,6 +41,8 @@ export interface DefinitionInputs {
   modelPackageGroup: string;
   /** The training image, pinned: `<registry>/<repository>@sha256:<digest>`. */
   imageUri: string;
+  /** The git commit the pipeline's code comes from (recorded on every model version). */
+  commit: string;
 }
 
 /** Step names, shared with tests and the local runner. */
@@ -51,18 +55,71 @@ export const STEP = {
   fail: "AccuracyTooLow",
 } as const;
 
-/** The property file the accuracy check reads. */
+/** The property file the accuracy check reads, and the model-quality report the registry shows. */
 export const EVALUATION = {
   file: "EvaluationReport",
   output: "evaluation",
   path: "evaluation.json",
   accuracy: "metrics.accuracy.value",
+  modelQuality: "model_quality.json",
 };
+
+/** The property file in which Preprocess identifies its input data (see preprocess.py). */
+export const DATASET = { file: "DatasetVersion", output: "dataset", path: "dataset.json" };
+
+/** `InputDataVersion` of a run started without one (the retraining schedule): no check. */
+export const LATEST_DATA = "latest";
+
+/**
+ * Preprocess reuses an earlier result for the same arguments, data version included. A run
+ * with `InputDataVersion=latest` (the schedule's) could reuse one made from older data, so
+ * results expire after 12 hours: less than a daily schedule's interval.
+ */
+export const PREPROCESS_CACHE = { Enabled: true, ExpireAfter: "PT12H" };
+
+/** The commit recorded when none is known (a definition printed or run outside a checkout). */
+export const UNKNOWN_COMMIT = "unknown";
+
+/** Training metrics SageMaker reads from the job's log (train.py prints `train_accuracy=0.9876`). */
+export const METRIC_DEFINITIONS = [{ Name: "train:accuracy", Regex: "train_accuracy=([0-9.]+)" }];
+
+/**
+ * Retries of transient failures: SageMaker's throttling and service faults for every step,
+ * and for jobs also capacity, resource-limit and internal errors (at most about 25 minutes).
+ */
+export const RETRY = {
+  step: {
+    ExceptionType: ["Step.SERVICE_FAULT", "Step.THROTTLING"],
+    IntervalSeconds: 10,
+    BackoffRate: 2,
+    MaxAttempts: 5,
+  },
+  job: {
+    ExceptionType: ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT"],
+    IntervalSeconds: 60,
+    BackoffRate: 2,
+    MaxAttempts: 4,
+  },
+} satisfies Record<string, RetryPolicy>;
 
 /** Where container paths and the entrypoints live in the image (see training-pipeline/Dockerfile). */
 export const CONTAINER = {
   program: "/opt/program",
   processing: "/opt/ml/processing",
+  /** What SageMaker runs for a training job: `docker run <image> train`, `train` found on PATH. */
+  train: ["python3", "/opt/program/train"],
+  /**
+   * The environment the image gives every process: the Dockerfile's `ENV` over the python base
+   * image's (and Docker's `HOME`). SageMaker adds only what a request's `Environment` names.
+   */
+  env: {
+    PATH: "/opt/program:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    LANG: "C.UTF-8",
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
+  } as Record<string, string>,
 };
 
 /** Request content types the image's `serve` program accepts (training-pipeline/src/serve.py). */
@@ -82,27 +139,43 @@ export function offlineInputs(config: Config, env: Environment): DefinitionInput
     bucket: names.mlBucket(env),
     modelPackageGroup: names.modelPackageGroup,
     imageUri: `${names.registry}/${names.ecrRepository}@sha256:${"0".repeat(64)}`,
+    commit: UNKNOWN_COMMIT,
   };
 }
+
+/** Values SageMaker accepts for the closed-set string parameters (from the service model, via the SDK). */
+export const ENUM_VALUES = {
+  ModelApprovalStatus: Object.values(ModelApprovalStatus),
+  ProcessingInstanceType: Object.values(ProcessingInstanceType),
+  TrainingInstanceType: Object.values(TrainingInstanceType),
+};
 
 /** The pipeline's parameters with their defaults from the config. */
 export function parameters(inputs: DefinitionInputs): Parameter[] {
   const { pipeline } = inputs.config.data;
   const settings = inputs.config.environment(inputs.env);
   const dataFile = pipeline.dataset.path.split("/").at(-1)!;
+  const closed = (name: keyof typeof ENUM_VALUES, value: string): Parameter => ({
+    Name: name,
+    Type: "String",
+    DefaultValue: value,
+    EnumValues: ENUM_VALUES[name],
+  });
   return [
     { Name: "InputData", Type: "String", DefaultValue: `s3://${inputs.bucket}/data/${dataFile}` },
+    // Set by `pipeline start` to the data's SHA-256 (or ETag): keys Preprocess's cache; Preprocess checks it.
+    { Name: "InputDataVersion", Type: "String", DefaultValue: LATEST_DATA },
     { Name: "TextColumn", Type: "String", DefaultValue: pipeline.dataset.textColumn },
     { Name: "LabelColumn", Type: "String", DefaultValue: pipeline.dataset.labelColumn },
     { Name: "AccuracyThreshold", Type: "Float", DefaultValue: pipeline.accuracyThreshold },
-    { Name: "ModelApprovalStatus", Type: "String", DefaultValue: settings.modelApprovalStatus },
-    { Name: "ProcessingInstanceType", Type: "String", DefaultValue: pipeline.processingInstanceType },
-    { Name: "TrainingInstanceType", Type: "String", DefaultValue: pipeline.trainingInstanceType },
-    // SageMaker hands hyperparameters to the container as strings; the training code parses them.
-    ...Object.entries(pipeline.hyperparameters).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({
+    closed("ModelApprovalStatus", settings.modelApprovalStatus),
+    closed("ProcessingInstanceType", pipeline.processingInstanceType),
+    closed("TrainingInstanceType", pipeline.trainingInstanceType),
+    // Typed like the config declares them; the training step receives them as strings (Std:Join).
+    ...HYPERPARAMETERS.map((name) => ({
       Name: name,
-      Type: "String" as const,
-      DefaultValue: String(value),
+      Type: isIntegerHyperparameter(name) ? "Integer" as const : "Float" as const,
+      DefaultValue: pipeline.hyperparameters[name],
     })),
   ];
 }
@@ -113,7 +186,6 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     throw new Error(`The image must be pinned by digest (<repository>@sha256:<64 hex>), got "${inputs.imageUri}".`);
   }
   const { config, bucket, imageUri, executionRoleArn: RoleArn } = inputs;
-  const hyperparameters = Object.keys(config.data.pipeline.hyperparameters).sort();
   const s3 = (...parts: Value[]) =>
     join("/", [`s3://${bucket}/pipelines/${config.names.pipeline}`, execution.id, ...parts]);
   const outputUri = (step: string, output: string) =>
@@ -138,7 +210,10 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     S3Output: { S3Uri: s3(step.toLowerCase(), name), LocalPath: localPath, S3UploadMode: "EndOfJob" as const },
   });
   const stopping = { MaxRuntimeInSeconds: 3600 };
+  const Tags = Object.entries(config.data.tags).map(([Key, Value]) => ({ Key, Value }));
+  const jobRetries = [RETRY.step, RETRY.job];
   const P = CONTAINER.processing;
+  const MESSAGE_FILE = "/opt/ml/output/message";
 
   const preprocess = processingStep(STEP.preprocess, {
     RoleArn,
@@ -152,10 +227,16 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         `${P}/output/train`,
         "--test-dir",
         `${P}/output/test`,
+        "--dataset-dir",
+        `${P}/output/${DATASET.output}`,
+        "--data-version",
+        parameter("InputDataVersion"),
         "--text-column",
         parameter("TextColumn"),
         "--label-column",
         parameter("LabelColumn"),
+        "--message-file",
+        MESSAGE_FILE,
       ],
     },
     ProcessingInputs: [input("data", parameter("InputData"), `${P}/input/data`)],
@@ -163,16 +244,26 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
       Outputs: [
         output(STEP.preprocess, "train", `${P}/output/train`),
         output(STEP.preprocess, "test", `${P}/output/test`),
+        output(STEP.preprocess, DATASET.output, `${P}/output/${DATASET.output}`),
       ],
     },
     ProcessingResources: resources("ProcessingInstanceType"),
     StoppingCondition: stopping,
+    Tags,
+  }, {
+    propertyFiles: [{ PropertyFileName: DATASET.file, OutputName: DATASET.output, FilePath: DATASET.path }],
+    retryPolicies: jobRetries,
+    cache: PREPROCESS_CACHE,
   });
 
   const train = trainingStep(STEP.train, {
     RoleArn,
-    AlgorithmSpecification: { TrainingImage: imageUri, TrainingInputMode: "File" },
-    HyperParameters: Object.fromEntries(hyperparameters.map((name) => [name, parameter(name)])),
+    AlgorithmSpecification: {
+      TrainingImage: imageUri,
+      TrainingInputMode: "File",
+      MetricDefinitions: METRIC_DEFINITIONS,
+    },
+    HyperParameters: Object.fromEntries(HYPERPARAMETERS.map((name) => [name, join("", [parameter(name)])])),
     InputDataConfig: [{
       ChannelName: "train",
       ContentType: "text/csv",
@@ -187,7 +278,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     OutputDataConfig: { S3OutputPath: s3("train") },
     ResourceConfig: { InstanceCount: 1, InstanceType: parameter("TrainingInstanceType"), VolumeSizeInGB: 30 },
     StoppingCondition: stopping,
-  });
+    Tags,
+  }, { retryPolicies: jobRetries });
 
   const model = stepProperty(STEP.train, "ModelArtifacts.S3ModelArtifacts");
   const evaluate = processingStep(STEP.evaluate, {
@@ -202,6 +294,8 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
         `${P}/test`,
         "--output-dir",
         `${P}/evaluation`,
+        "--message-file",
+        MESSAGE_FILE,
       ],
     },
     ProcessingInputs: [
@@ -211,8 +305,10 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     ProcessingOutputConfig: { Outputs: [output(STEP.evaluate, EVALUATION.output, `${P}/evaluation`)] },
     ProcessingResources: resources("ProcessingInstanceType"),
     StoppingCondition: stopping,
+    Tags,
   }, {
     propertyFiles: [{ PropertyFileName: EVALUATION.file, OutputName: EVALUATION.output, FilePath: EVALUATION.path }],
+    retryPolicies: jobRetries,
   });
 
   const accuracy = jsonGet(STEP.evaluate, EVALUATION.file, EVALUATION.accuracy);
@@ -230,11 +326,20 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
       ModelQuality: {
         Statistics: {
           ContentType: "application/json",
-          S3Uri: join("/", [outputUri(STEP.evaluate, EVALUATION.output), EVALUATION.path]),
+          S3Uri: join("/", [outputUri(STEP.evaluate, EVALUATION.output), EVALUATION.modelQuality]),
         },
       },
     },
-  });
+    // What a registry user asks of a version: which code, which image, which data.
+    CustomerMetadataProperties: {
+      GitCommit: inputs.commit,
+      ImageDigest: imageUri.slice(imageUri.indexOf("@") + 1),
+      DataUri: parameter("InputData"),
+      DataSha256: jsonGet(STEP.preprocess, DATASET.file, "sha256"),
+      DataETag: jsonGet(STEP.preprocess, DATASET.file, "etag"),
+    },
+    Tags,
+  }, { retryPolicies: [RETRY.step] });
   const fail = failStep(
     STEP.fail,
     join(" ", ["Model accuracy", accuracy, "is below the threshold", parameter("AccuracyThreshold")]),
@@ -250,6 +355,10 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     Version: "2020-12-01",
     Metadata: {},
     Parameters: parameters(inputs),
+    // No PipelineExperimentConfig, on purpose: SageMaker would record each run as a trial of a (legacy)
+    // SageMaker Experiments experiment, which needs CreateExperiment/CreateTrial/AssociateTrialComponent
+    // rights on the execution role. What a run produced is already traceable without them: every model
+    // version names its execution, commit, image and data, and the jobs carry the pipeline's lineage.
     Steps: [preprocess, train, evaluate, check],
   };
 }

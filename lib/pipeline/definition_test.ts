@@ -98,6 +98,14 @@ Deno.test("the printed definition's step Arguments type-check against the AWS SD
   // A misspelt field must fail the same check, or the check proves nothing.
   lines.push(`// @ts-expect-error: not a CreateProcessingJob field`);
   lines.push(`export const wrong: Step = { Name: "x", Type: "Processing", Arguments: { ProcessingResourcez: {} } };`);
+  lines.push(`// @ts-expect-error: not a CreateModelPackage field`);
+  lines.push(
+    `export const wrongMeta: Step = { Name: "x", Type: "RegisterModel", Arguments: { CustomerMetadata: {} } };`,
+  );
+  lines.push(`// @ts-expect-error: not a retryable exception type`);
+  lines.push(
+    `export const wrongRetry: Step["RetryPolicies"] = [{ ExceptionType: ["Step.TIMEOUT"], IntervalSeconds: 1, BackoffRate: 1, MaxAttempts: 1 }];`,
+  );
   await Deno.writeTextFile(`${dir}/printed.ts`, lines.join("\n"));
   const check = await new Deno.Command(Deno.execPath(), {
     args: ["check", `--config=${REPO}/deno.json`, `${dir}/printed.ts`],
@@ -106,4 +114,134 @@ Deno.test("the printed definition's step Arguments type-check against the AWS SD
   }).output();
   assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
   assert.equal(steps.length, 6);
+});
+
+Deno.test("closed-set parameters carry SageMaker's EnumValues; hyperparameters are typed as the config declares", () => {
+  const byName = Object.fromEntries(definition.Parameters.map((p) => [p.Name, p]));
+  assert.deepEqual(byName.ModelApprovalStatus.EnumValues, ["Approved", "PendingManualApproval", "Rejected"]);
+  for (const name of ["ProcessingInstanceType", "TrainingInstanceType"]) {
+    assert.ok(byName[name].EnumValues!.includes("ml.m5.large"), name);
+    assert.ok(byName[name].EnumValues!.length > 50, name);
+  }
+  assert.deepEqual(
+    ["max_features", "ngram_max", "C", "seed"].map((n) => [n, byName[n].Type, byName[n].DefaultValue]),
+    [["max_features", "Integer", 5000], ["ngram_max", "Integer", 2], ["C", "Float", 4], ["seed", "Integer", 42]],
+  );
+  const train = allSteps(definition.Steps).find((s) => s.Name === STEP.train);
+  assert.ok(train?.Type === "Training");
+  assert.deepEqual(train.Arguments.HyperParameters?.C, { "Std:Join": { On: "", Values: [{ Get: "Parameters.C" }] } });
+  const wrongDefault = structuredClone(definition) as PipelineDefinition;
+  wrongDefault.Parameters.find((p) => p.Name === "TrainingInstanceType")!.DefaultValue = "ml.m5.huge";
+  assert.deepEqual(definitionProblems(wrongDefault), [
+    'parameter "TrainingInstanceType" defaults to "ml.m5.huge", which is not one of its EnumValues',
+  ]);
+});
+
+Deno.test("registry metadata: commit, image digest and data version on every version; metrics in model-quality format", () => {
+  const inputs = { ...offlineInputs(config, "dev"), commit: "c0ffee".padEnd(40, "0") };
+  const register = allSteps(buildDefinition(inputs).Steps).find((s) => s.Name === STEP.register);
+  assert.ok(register?.Type === "RegisterModel");
+  assert.deepEqual(register.Arguments.CustomerMetadataProperties, {
+    GitCommit: inputs.commit,
+    ImageDigest: `sha256:${"0".repeat(64)}`,
+    DataUri: { Get: "Parameters.InputData" },
+    DataSha256: {
+      "Std:JsonGet": { PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.DatasetVersion" }, Path: "sha256" },
+    },
+    DataETag: {
+      "Std:JsonGet": { PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.DatasetVersion" }, Path: "etag" },
+    },
+  });
+  assert.deepEqual(register.Arguments.ModelMetrics?.ModelQuality?.Statistics?.S3Uri, {
+    "Std:Join": {
+      On: "/",
+      Values: [
+        { Get: "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri" },
+        "model_quality.json",
+      ],
+    },
+  });
+  assert.deepEqual(definitionProblems(buildDefinition(inputs)), [], "the DatasetVersion property file is declared");
+});
+
+Deno.test("operations: the config's tags on every job and version, retries on every step, training metrics, no experiment", () => {
+  const steps = allSteps(definition.Steps);
+  const tags = [{ Key: "project", Value: "mlops-template" }];
+  for (const step of steps.filter((s) => s.Type !== "Condition" && s.Type !== "Fail")) {
+    assert.deepEqual((step.Arguments as { Tags?: unknown }).Tags, tags, step.Name);
+    assert.ok(step.RetryPolicies?.some((p) => p.ExceptionType.includes("Step.THROTTLING")), step.Name);
+  }
+  for (const name of [STEP.preprocess, STEP.train, STEP.evaluate]) {
+    const policies = steps.find((s) => s.Name === name)?.RetryPolicies ?? [];
+    assert.ok(policies.some((p) => p.ExceptionType.includes("SageMaker.CAPACITY_ERROR")), name);
+  }
+  const train = steps.find((s) => s.Name === STEP.train);
+  assert.ok(train?.Type === "Training");
+  const [metric] = train.Arguments.AlgorithmSpecification?.MetricDefinitions ?? [];
+  assert.equal(new RegExp(metric.Regex as string).exec("train_accuracy=0.9876")?.[1], "0.9876");
+  const preprocess = steps.find((s) => s.Name === STEP.preprocess);
+  assert.ok(preprocess?.Type === "Processing");
+  assert.deepEqual(preprocess.CacheConfig, { Enabled: true, ExpireAfter: "PT12H" });
+  const args = preprocess.Arguments.AppSpecification?.ContainerArguments ?? [];
+  assert.deepEqual(
+    args[args.indexOf("--data-version") + 1],
+    { Get: "Parameters.InputDataVersion" },
+    "cache keyed by data",
+  );
+  assert.deepEqual(
+    steps.filter((s) => s.Type === "Processing" && s.CacheConfig).map((s) => s.Name),
+    [STEP.preprocess],
+    "only Preprocess is cached",
+  );
+  assert.equal(
+    "PipelineExperimentConfig" in definition,
+    false,
+    "no experiment config: it needs experiment rights the execution role does not have (see buildDefinition)",
+  );
+});
+
+/** Problems botocore's SageMaker service model finds in the definition's job and registration arguments. */
+async function serviceModelProblems(value: unknown): Promise<string[]> {
+  const child = new Deno.Command("python3", {
+    args: [`${REPO}/tests/sagemaker_model_check.py`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(canonicalJson(value)));
+  await writer.close();
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.code === 0 || out.code === 1, `the service-model check could not run (exit ${out.code}): ${stderr}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+}
+
+Deno.test("every step's arguments, new fields included, satisfy SageMaker's service model (botocore)", async () => {
+  const withCommit = buildDefinition({ ...offlineInputs(config, "prod"), commit: "f".repeat(40) });
+  assert.deepEqual(await serviceModelProblems(withCommit), []);
+  // The same check must catch what SageMaker would reject, or it proves nothing.
+  const broken = structuredClone(withCommit) as PipelineDefinition;
+  const steps = allSteps(broken.Steps);
+  const train = steps.find((s) => s.Name === STEP.train);
+  const register = steps.find((s) => s.Name === STEP.register);
+  assert.ok(train?.Type === "Training" && register?.Type === "RegisterModel");
+  train.Arguments.ResourceConfig!.InstanceType = "ml.m5.huge" as never;
+  train.Arguments.Tags = [{ Key: "k".repeat(129), Value: "v" }];
+  train.Arguments.AlgorithmSpecification!.MetricDefinitions = [{ Name: "", Regex: "x" }];
+  register.Arguments.CustomerMetadataProperties = { "not a key!": "v" };
+  (register.Arguments as Record<string, unknown>).ModelApprovalStatuz = "Approved";
+  assert.deepEqual(
+    (await serviceModelProblems(broken)).map((p) =>
+      p.replace(/ does not match .*/, " does not match").replace(/\d+ values/, "N values")
+    ),
+    [
+      "Train.AlgorithmSpecification.MetricDefinitions[0].Name: 0 characters, outside 1-255",
+      'Train.AlgorithmSpecification.MetricDefinitions[0].Name: "" does not match',
+      'Train.ResourceConfig.InstanceType: "ml.m5.huge" is not one of TrainingInstanceType\'s N values',
+      "Train.Tags[0].Key: 129 characters, outside 1-128",
+      "RegisterModel.ModelApprovalStatuz: not a member of CreateModelPackageInput",
+      'RegisterModel.CustomerMetadataProperties key "not a key!": "not a key!" does not match',
+    ],
+  );
 });

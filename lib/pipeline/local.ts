@@ -18,8 +18,10 @@
 import { TaskError, UsageError } from "../cli.ts";
 import { log } from "../log.ts";
 import { run } from "../process.ts";
+import { CONTAINER, ENUM_VALUES } from "./definition.ts";
 import { collectGets, isExpression, type Value } from "./expressions.ts";
 import type { Condition, Parameter, PipelineDefinition, Step } from "./steps.ts";
+import { EXECUTION_VARIABLES } from "./validate.ts";
 
 /** Where the local run finds things. */
 export interface LocalRunOptions {
@@ -31,6 +33,8 @@ export interface LocalRunOptions {
   programDir: string;
   /** Parameter overrides as given on the command line (`name=value`). */
   params?: string[];
+  /** Checks each override beyond its declared type (hyperparameter ranges). */
+  check?: ParamCheck;
   /** Pipeline name, for execution variables and the registry. */
   pipelineName: string;
   /** Execution id; generated when absent. */
@@ -83,15 +87,36 @@ function lookup(value: unknown, tokens: string[], what: string): unknown {
   let current = value;
   for (const token of tokens) {
     if (typeof current !== "object" || current === null || !(token in current)) {
-      throw new TaskError(`Cannot resolve ${what}: "${token}" is not there.`);
+      throw new StepFailed(`Cannot resolve ${what}: "${token}" is not there.`);
     }
     current = (current as Record<string, unknown>)[token];
   }
   return current;
 }
 
-/** Parses `name=value` overrides against the declared parameters. */
-export function parseParams(declared: Parameter[], given: string[]): Map<string, string | number | boolean> {
+/** Checks a typed parameter value beyond its declaration (say, a hyperparameter's range): the problem, or null. */
+export type ParamCheck = (name: string, value: string | number | boolean) => string | null;
+
+/** "a", "b" or "c" for a short list; for a long one its size and a few values like `near`. */
+export function choices(values: string[], near = ""): string {
+  const quoted = (list: string[]) => list.map((v) => `"${v}"`);
+  if (values.length <= 5) return quoted(values).join(", ").replace(/, ([^,]*)$/, " or $1");
+  const family = near.split(".").slice(0, 2).join(".") + ".";
+  const similar = values.filter((v) => v.startsWith(family));
+  return `one of ${values.length} values such as ${
+    quoted((similar.length > 0 ? similar : values).slice(0, 3)).join(", ")
+  }`;
+}
+
+/**
+ * Parses `name=value` overrides against the declared parameters: each value of the declared type,
+ * a String parameter with `EnumValues` one of them, and `check` passed (hyperparameter ranges).
+ */
+export function parseParams(
+  declared: Parameter[],
+  given: string[],
+  check: ParamCheck = () => null,
+): Map<string, string | number | boolean> {
   const values = new Map<string, string | number | boolean>(declared.map((p) => [p.Name, p.DefaultValue]));
   const names = declared.map((p) => p.Name).join(", ");
   for (const item of given) {
@@ -101,7 +126,13 @@ export function parseParams(declared: Parameter[], given: string[]): Map<string,
     const raw = item.slice(eq + 1);
     const spec = declared.find((p) => p.Name === name);
     if (!spec) throw new UsageError(`Unknown pipeline parameter "${name}"; valid parameters: ${names}`);
-    values.set(name, coerce(spec, raw));
+    const value = coerce(spec, raw);
+    if (spec.EnumValues && !spec.EnumValues.includes(String(value))) {
+      throw new UsageError(`Parameter "${name}" takes ${choices(spec.EnumValues, raw)}; "${raw}" is not valid`);
+    }
+    const problem = check(name, value);
+    if (problem) throw new UsageError(`Parameter "${name}": ${problem}`);
+    values.set(name, value);
   }
   return values;
 }
@@ -121,6 +152,21 @@ function coerce(spec: Parameter, raw: string): string | number | boolean {
       if (raw !== "true" && raw !== "false") throw bad();
       return raw === "true";
   }
+}
+
+/**
+ * A training job's `FinalMetricDataList` as SageMaker derives it from `MetricDefinitions`: for each
+ * metric, the first capture group of the last log line its regex matches.
+ */
+export function finalMetrics(
+  definitions: { Name: string; Regex: string }[],
+  log: string,
+): { MetricName: string; Value: number }[] {
+  return definitions.flatMap(({ Name, Regex }) => {
+    const regex = new RegExp(Regex);
+    const value = log.split("\n").map((line) => regex.exec(line)?.[1]).filter((v) => v !== undefined).at(-1);
+    return value === undefined || !Number.isFinite(Number(value)) ? [] : [{ MetricName: Name, Value: Number(value) }];
+  });
 }
 
 /** Names of the steps a step depends on (explicit and through `Get`). */
@@ -182,6 +228,8 @@ export class LocalPipelineRun {
   readonly #propertyFiles: Record<string, unknown> = {};
   readonly #outcomes: StepOutcome[] = [];
   #registered: RegisteredModel | null = null;
+  #current: Step | null = null;
+  readonly #started = new Date();
 
   constructor(readonly definition: PipelineDefinition, readonly options: LocalRunOptions) {
     const unsupported = definition.Steps.flatMap(function walk(s): Step[] {
@@ -195,7 +243,7 @@ export class LocalPipelineRun {
         }). Run it on SageMaker with: deno task pipeline start --env dev`,
       );
     }
-    this.#params = parseParams(definition.Parameters, options.params ?? []);
+    this.#params = parseParams(definition.Parameters, options.params ?? [], options.check);
     this.executionId = options.executionId ?? executionIdNow();
     this.runDir = `${options.root}/runs/${this.executionId}`;
   }
@@ -205,6 +253,18 @@ export class LocalPipelineRun {
     const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!match) throw new TaskError(`"${uri}" is not an S3 URI (s3://bucket/key).`);
     return `${this.options.root}/s3/${match[1]}/${match[2]}`.replace(/\/+$/, "");
+  }
+
+  /**
+   * Copies an input as SageMaker does: a URI naming one object gives `target/<its name>`; a prefix
+   * ending at a `/` boundary (a "folder") gives every object under it, at its path below the prefix.
+   */
+  async #download(uri: string, target: string, what: string): Promise<void> {
+    if (!/^s3:\/\/[^/]+/.test(uri)) throw new StepFailed(`${what}: "${uri}" is not an S3 URI (s3://bucket/key).`);
+    const source = this.s3Path(uri);
+    const info = await Deno.stat(source).catch(() => null);
+    if (!info) throw new StepFailed(`${what}: ${uri} does not exist.`);
+    await copyPath(source, info.isFile ? `${target}/${source.split("/").at(-1)}` : target);
   }
 
   /** Resolves an expression (or plain value) against the run so far. */
@@ -221,30 +281,48 @@ export class LocalPipelineRun {
     }
     const { PropertyFile, Path } = value["Std:JsonGet"];
     const file = this.#propertyFiles[PropertyFile.Get];
-    if (file === undefined) throw new TaskError(`Cannot resolve ${PropertyFile.Get}: no step has written it yet.`);
+    if (file === undefined) throw new StepFailed(`Cannot resolve ${PropertyFile.Get}: no step has written it yet.`);
     return lookup(file, pathTokens(Path), `${PropertyFile.Get} path "${Path}"`);
   }
 
   #get(path: string): unknown {
     const [kind, name, ...rest] = pathTokens(path);
     if (kind === "Parameters") {
-      if (!this.#params.has(name)) throw new TaskError(`Cannot resolve ${path}: no such parameter.`);
+      if (!this.#params.has(name)) throw new StepFailed(`Cannot resolve ${path}: no such parameter.`);
       return this.#params.get(name);
     }
     if (kind === "Execution") {
-      const vars: Record<string, string> = {
-        PipelineExecutionId: this.executionId,
-        PipelineExecutionArn: `local:pipeline/${this.options.pipelineName}/execution/${this.executionId}`,
-        PipelineName: this.options.pipelineName,
-      };
-      if (!(name in vars)) {
-        throw new TaskError(`Cannot resolve ${path}: the local runner has no such execution variable.`);
+      if (!EXECUTION_VARIABLES.has(name)) {
+        throw new StepFailed(`Cannot resolve ${path}: it is not an execution variable.`);
       }
-      return vars[name];
+      const value = this.#executionVariable(name);
+      if (value === undefined) throw new StepFailed(`Cannot resolve ${path}: a ${this.#current?.Type} step has none.`);
+      return value;
     }
     const properties = this.#properties.get(name);
-    if (!properties) throw new TaskError(`Cannot resolve ${path}: step "${name}" has not run.`);
+    if (!properties) throw new StepFailed(`Cannot resolve ${path}: step "${name}" has not run.`);
     return lookup(properties, rest, path);
+  }
+
+  /** SageMaker's execution variables (the job names only inside a step of that kind). */
+  #executionVariable(name: string): string | undefined {
+    const pipelineArn = `local:pipeline/${this.options.pipelineName}`;
+    const step = this.#current;
+    const vars: Record<string, string | undefined> = {
+      StartDateTime: this.#started.toISOString(),
+      CurrentDateTime: new Date().toISOString(),
+      PipelineName: this.options.pipelineName,
+      PipelineArn: pipelineArn,
+      PipelineExecutionId: this.executionId,
+      PipelineExecutionArn: `${pipelineArn}/execution/${this.executionId}`,
+      TrainingJobName: step?.Type === "Training" ? this.#jobName(step) : undefined,
+      ProcessingJobName: step?.Type === "Processing" ? this.#jobName(step) : undefined,
+    };
+    return vars[name];
+  }
+
+  #jobName(step: Step): string {
+    return `pipelines-${this.executionId}-${step.Name}`;
   }
 
   /** Maps a container path or command into this machine's run directory. */
@@ -253,7 +331,7 @@ export class LocalPipelineRun {
     if (value.startsWith("/opt/program/") || value === "/opt/program") {
       return this.options.programDir + value.slice("/opt/program".length);
     }
-    if (value.startsWith("/opt/ml/")) return `${stepDir}/container${value}`;
+    if (value.startsWith("/opt/ml/") || value === "/root") return `${stepDir}/container${value}`;
     return value;
   }
 
@@ -290,6 +368,7 @@ export class LocalPipelineRun {
       let detail = "";
       let status: StepOutcome["status"] = "Succeeded";
       try {
+        this.#current = step;
         detail = await this.#runStep(step);
       } catch (error) {
         if (!(error instanceof StepFailed)) throw error;
@@ -326,17 +405,36 @@ export class LocalPipelineRun {
     }
   }
 
-  async #exec(stepDir: string, argv: string[], env: Record<string, string>): Promise<void> {
-    const result = await run(argv, { env: { PYTHONUNBUFFERED: "1", ...env }, capture: true, captureStderr: true });
+  /**
+   * Runs a step's process with exactly the environment its container would have: the image's
+   * (paths mapped here; the image's python3 is the project's virtual environment) and `env`.
+   * Nothing comes from the caller's shell. A failure's reason is read from `reasonFile` (where
+   * SageMaker reads it: `/opt/ml/output/failure` for training, `/opt/ml/output/message` for
+   * processing), else the last line of stderr.
+   */
+  async #exec(stepDir: string, argv: string[], env: Record<string, string>, reasonFile: string): Promise<string> {
+    const image = CONTAINER.env;
+    const python = this.options.python;
+    const path = [
+      ...(python.includes("/") ? [python.slice(0, python.lastIndexOf("/"))] : []),
+      ...image.PATH.split(":").map((dir) => this.#local(stepDir, dir)),
+    ];
+    const result = await run(argv, {
+      env: { ...image, PATH: path.join(":"), HOME: this.#local(stepDir, image.HOME), ...env },
+      clearEnv: true,
+      capture: true,
+      captureStderr: true,
+    });
     await Deno.writeTextFile(`${stepDir}/output.log`, `$ ${argv.join(" ")}\n${result.stdout}${result.stderr}`);
     if (result.code !== 0) {
       const lines = result.stderr.trim().split("\n").filter(Boolean);
-      const failureFile = `${stepDir}/container/opt/ml/output/failure`;
+      const failureFile = this.#local(stepDir, reasonFile);
       const reason = (await exists(failureFile))
         ? (await Deno.readTextFile(failureFile)).trim()
         : lines.at(-1) ?? `exit code ${result.code}`;
       throw new StepFailed(`${reason} (log: ${stepDir}/output.log)`);
     }
+    return `${result.stdout}${result.stderr}`;
   }
 
   async #processing(step: Extract<Step, { Type: "Processing" }>): Promise<string> {
@@ -348,13 +446,11 @@ export class LocalPipelineRun {
     };
     const stepDir = `${this.runDir}/${step.Name}`;
     for (const input of args.ProcessingInputs ?? []) {
-      const source = this.s3Path(input.S3Input.S3Uri);
-      if (!(await exists(source))) {
-        throw new StepFailed(`Input "${input.InputName}": ${input.S3Input.S3Uri} does not exist.`);
-      }
-      const target = this.#local(stepDir, input.S3Input.LocalPath);
-      const isFile = (await Deno.stat(source)).isFile;
-      await copyPath(source, isFile ? `${target}/${source.split("/").at(-1)}` : target);
+      await this.#download(
+        input.S3Input.S3Uri,
+        this.#local(stepDir, input.S3Input.LocalPath),
+        `Input "${input.InputName}"`,
+      );
     }
     const outputs = args.ProcessingOutputConfig?.Outputs ?? [];
     for (const output of outputs) {
@@ -365,14 +461,14 @@ export class LocalPipelineRun {
     const argv = [...entrypoint, ...(args.AppSpecification.ContainerArguments ?? [])].map((a) =>
       this.#local(stepDir, a)
     );
-    await this.#exec(stepDir, argv, args.Environment ?? {});
+    await this.#exec(stepDir, argv, args.Environment ?? {}, "/opt/ml/output/message");
     const outputProps: Record<string, unknown> = {};
     for (const output of outputs) {
       await copyPath(this.#local(stepDir, output.S3Output.LocalPath), this.s3Path(output.S3Output.S3Uri));
       outputProps[output.OutputName] = { OutputName: output.OutputName, S3Output: output.S3Output };
     }
     this.#properties.set(step.Name, {
-      ProcessingJobName: `pipelines-${this.executionId}-${step.Name}`,
+      ProcessingJobName: this.#jobName(step),
       ProcessingJobStatus: "Completed",
       ProcessingOutputConfig: { Outputs: outputProps },
     });
@@ -397,6 +493,11 @@ export class LocalPipelineRun {
 
   async #training(step: Extract<Step, { Type: "Training" }>): Promise<string> {
     const args = this.resolve(step.Arguments) as {
+      AlgorithmSpecification?: {
+        ContainerEntrypoint?: string[];
+        ContainerArguments?: string[];
+        MetricDefinitions?: { Name: string; Regex: string }[];
+      };
       HyperParameters?: Record<string, unknown>;
       Environment?: Record<string, string>;
       InputDataConfig?: { ChannelName: string; DataSource: { S3DataSource: { S3Uri: string } } }[];
@@ -413,21 +514,18 @@ export class LocalPipelineRun {
     };
     for (const dir of ["model", "input/config", "output/data"]) await Deno.mkdir(ml(dir), { recursive: true });
     for (const channel of args.InputDataConfig ?? []) {
-      const source = this.s3Path(channel.DataSource.S3DataSource.S3Uri);
-      if (!(await exists(source))) {
-        throw new StepFailed(
-          `Channel "${channel.ChannelName}": ${channel.DataSource.S3DataSource.S3Uri} does not exist.`,
-        );
-      }
-      await copyPath(source, ml(`input/data/${channel.ChannelName}`));
-      env[`SM_CHANNEL_${channel.ChannelName.toUpperCase()}`] = ml(`input/data/${channel.ChannelName}`);
+      const target = ml(`input/data/${channel.ChannelName}`);
+      await this.#download(channel.DataSource.S3DataSource.S3Uri, target, `Channel "${channel.ChannelName}"`);
+      env[`SM_CHANNEL_${channel.ChannelName.toUpperCase()}`] = target;
     }
     const hyperparameters = Object.fromEntries(
       Object.entries(args.HyperParameters ?? {}).map(([k, v]) => [k, String(v)]),
     );
     await Deno.writeTextFile(ml("input/config/hyperparameters.json"), JSON.stringify(hyperparameters));
-    await this.#exec(stepDir, [this.options.python, `${this.options.programDir}/train`], env);
-    const jobName = `pipelines-${this.executionId}-${step.Name}`;
+    const spec = args.AlgorithmSpecification ?? {};
+    const argv = [...(spec.ContainerEntrypoint ?? CONTAINER.train), ...(spec.ContainerArguments ?? [])];
+    const log = await this.#exec(stepDir, argv.map((a) => this.#local(stepDir, a)), env, "/opt/ml/output/failure");
+    const jobName = this.#jobName(step);
     const artifact = `${args.OutputDataConfig.S3OutputPath.replace(/\/$/, "")}/${jobName}/output/model.tar.gz`;
     const archive = this.s3Path(artifact);
     await Deno.mkdir(archive.slice(0, archive.lastIndexOf("/")), { recursive: true });
@@ -438,6 +536,7 @@ export class LocalPipelineRun {
       TrainingJobStatus: "Completed",
       HyperParameters: hyperparameters,
       ModelArtifacts: { S3ModelArtifacts: artifact },
+      FinalMetricDataList: finalMetrics(spec.MetricDefinitions ?? [], log),
     });
     return `model → ${artifact}`;
   }
@@ -473,6 +572,12 @@ export class LocalPipelineRun {
       InferenceSpecification?: { Containers: { Image: string; ModelDataUrl?: string }[] };
       ModelMetrics?: { ModelQuality?: { Statistics?: { S3Uri: string } } };
     };
+    const approvalStatus = args.ModelApprovalStatus ?? "PendingManualApproval";
+    if (!ENUM_VALUES.ModelApprovalStatus.includes(approvalStatus as never)) {
+      throw new StepFailed(
+        `ModelApprovalStatus "${approvalStatus}" is not one of ${ENUM_VALUES.ModelApprovalStatus.join(", ")}.`,
+      );
+    }
     const groupDir = `${this.options.root}/registry/${args.ModelPackageGroupName}`;
     await Deno.mkdir(groupDir, { recursive: true });
     const versions: number[] = [];
@@ -484,7 +589,6 @@ export class LocalPipelineRun {
     if (modelUrl) await Deno.copyFile(this.s3Path(modelUrl), `${dir}/model.tar.gz`);
     const metricsUrl = args.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
     if (metricsUrl) await Deno.copyFile(this.s3Path(metricsUrl), `${dir}/metrics.json`);
-    const approvalStatus = args.ModelApprovalStatus ?? "PendingManualApproval";
     const arn = `local:model-package/${args.ModelPackageGroupName}/${version}`;
     await Deno.writeTextFile(
       `${dir}/model-package.json`,

@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  AddTagsCommand,
   CreatePipelineCommand,
   DescribePipelineCommand,
   DescribePipelineExecutionCommand,
@@ -90,12 +91,17 @@ export class PipelineService {
   }
 
   /**
-   * Creates the pipeline, or updates it when its definition or role differ;
-   * makes no write call at all when both are unchanged.
+   * Creates the pipeline (with `tags`), or updates it (and adds `tags`) when its definition or
+   * role differ; makes no write call at all when both are unchanged.
    */
-  async upsert(name: string, definition: PipelineDefinition, roleArn: string): Promise<UpsertAction> {
+  async upsert(
+    name: string,
+    definition: PipelineDefinition,
+    roleArn: string,
+    tags: Record<string, string> = {},
+  ): Promise<UpsertAction> {
     const body = canonicalJson(definition);
-    let current: { PipelineDefinition?: string; RoleArn?: string } | null = null;
+    let current: { PipelineArn?: string; PipelineDefinition?: string; RoleArn?: string } | null = null;
     try {
       current = await this.client.send(new DescribePipelineCommand({ PipelineName: name }));
     } catch (error) {
@@ -113,6 +119,7 @@ export class PipelineService {
               PipelineDefinition: body,
               RoleArn: roleArn,
               ClientRequestToken: crypto.randomUUID(),
+              Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
             }),
           ));
         return "created";
@@ -121,11 +128,18 @@ export class PipelineService {
         if (errorName(error) !== "ResourceInUse" && !/already exists/i.test((error as Error).message)) throw error;
       }
     }
-    await this.#withRetry(
+    const updated = await this.#withRetry(
       "update",
       () =>
         this.client.send(new UpdatePipelineCommand({ PipelineName: name, PipelineDefinition: body, RoleArn: roleArn })),
     );
+    // UpdatePipeline leaves tags alone; the config's tags are in the definition, so a change updates and lands here.
+    const arn = updated.PipelineArn ?? current?.PipelineArn;
+    if (arn && Object.keys(tags).length > 0) {
+      await this.client.send(
+        new AddTagsCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+      );
+    }
     return "updated";
   }
 
@@ -202,16 +216,35 @@ export function failureOf(state: ExecutionState): string {
     : state.failureReason ?? `the execution ended ${state.status}`;
 }
 
-/** Uploads `bytes` to `s3://bucket/key` unless an object with the same SHA-256 is there. */
-export async function uploadIfChanged(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<boolean> {
-  const hash = await sha256Hex(bytes);
+/** The object's metadata and ETag, or null when there is no such object. */
+async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ Metadata?: Record<string, string>; ETag?: string } | null> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    if (head.Metadata?.sha256 === hash) return false;
+    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status !== 404 && errorName(error) !== "NotFound") throw error;
+    return null;
   }
+}
+
+/** Uploads `bytes` to `s3://bucket/key` unless an object with the same SHA-256 is there. */
+export async function uploadIfChanged(s3: S3Client, bucket: string, key: string, bytes: Uint8Array): Promise<boolean> {
+  const hash = await sha256Hex(bytes);
+  if ((await headObject(s3, bucket, key))?.Metadata?.sha256 === hash) return false;
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Metadata: { sha256: hash } }));
   return true;
+}
+
+/**
+ * The version of the data at `s3://bucket/key` as Preprocess computes it: the SHA-256 that
+ * upload-data stored with the object, else its ETag; null when there is no object.
+ */
+export async function dataVersion(s3: S3Client, bucket: string, key: string): Promise<string | null> {
+  const head = await headObject(s3, bucket, key);
+  if (!head) return null;
+  return head.Metadata?.sha256 ?? head.ETag?.replaceAll('"', "") ?? null;
 }

@@ -80,8 +80,12 @@ Deno.test("upsert retries ConflictException with growing backoff, then gives up 
 Deno.test("start passes parameters and is idempotent per token; watch reports the final state", async () => {
   await using t = await setup();
   await t.service.upsert("p", definition, inputs.executionRoleArn);
-  const arn = await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1");
-  assert.equal(await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1"), arn, "same token, same execution");
+  const arn = await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1".padEnd(32, "-"));
+  assert.equal(
+    await t.service.start("p", { AccuracyThreshold: "0.8" }, "token-1".padEnd(32, "-")),
+    arn,
+    "same token, same execution",
+  );
   assert.equal(t.sagemaker.executions.length, 1);
   assert.deepEqual(t.sagemaker.executions[0].parameters, [{ Name: "AccuracyThreshold", Value: "0.8" }]);
   assert.equal(await t.service.latestExecution("p"), arn);
@@ -96,7 +100,7 @@ Deno.test("a failed execution names the failing step and its reason", async () =
   await using t = await setup();
   await t.service.upsert("p", definition, inputs.executionRoleArn);
   t.sagemaker.failAt = { step: "Train", reason: "ClientError: AlgorithmError: bad hyperparameter" };
-  const arn = await t.service.start("p", {}, "token-2");
+  const arn = await t.service.start("p", {}, "token-2".padEnd(32, "-"));
   const final = await t.service.watch(arn, () => {});
   assert.equal(final.status, "Failed");
   assert.equal(failureOf(final), 'step "Train" failed: ClientError: AlgorithmError: bad hyperparameter');
@@ -110,4 +114,21 @@ Deno.test("uploadIfChanged skips content that is already there", async () => {
   assert.equal(await uploadIfChanged(t.s3Client, "b", "data/sample.csv", data), false);
   assert.equal(t.aws.callsTo("s3").filter((c) => c.action.startsWith("PUT")).length, 1, "one upload only");
   assert.equal(await uploadIfChanged(t.s3Client, "b", "data/sample.csv", new TextEncoder().encode("changed")), true);
+});
+
+Deno.test("the config's tags go on the pipeline when it is created and again when it is updated", async () => {
+  await using t = await setup();
+  await t.service.upsert("p", definition, inputs.executionRoleArn, { project: "a" });
+  assert.deepEqual(t.sagemaker.pipelines.get("p")?.tags, [{ Key: "project", Value: "a" }]);
+  const changed = buildDefinition({ ...inputs, commit: "1".repeat(40) });
+  assert.equal(await t.service.upsert("p", changed, inputs.executionRoleArn, { project: "b", team: "ml" }), "updated");
+  assert.deepEqual(t.sagemaker.pipelines.get("p")?.tags, [{ Key: "project", Value: "b" }, {
+    Key: "team",
+    Value: "ml",
+  }]);
+  assert.equal(
+    await t.service.upsert("p", changed, inputs.executionRoleArn, { project: "b", team: "ml" }),
+    "unchanged",
+  );
+  assert.equal(t.aws.callsTo("sagemaker", "AddTags").length, 1, "tags are added with an update only");
 });

@@ -32,10 +32,33 @@ export interface PropertyFile {
   FilePath: string;
 }
 
+/** How SageMaker retries a step that failed with one of `ExceptionType`. */
+export interface RetryPolicy {
+  /** `Step.SERVICE_FAULT`, `Step.THROTTLING`; for job steps also `SageMaker.*` job errors. */
+  ExceptionType: (
+    | "Step.SERVICE_FAULT"
+    | "Step.THROTTLING"
+    | "SageMaker.JOB_INTERNAL_ERROR"
+    | "SageMaker.CAPACITY_ERROR"
+    | "SageMaker.RESOURCE_LIMIT"
+  )[];
+  IntervalSeconds: number;
+  BackoffRate: number;
+  MaxAttempts: number;
+}
+
+/** Step caching: a step with the same arguments reuses an earlier run's result within `ExpireAfter`. */
+export interface CacheConfig {
+  Enabled: boolean;
+  /** ISO 8601 duration, e.g. `P30D`. */
+  ExpireAfter?: string;
+}
+
 interface StepBase {
   Name: string;
   DependsOn?: string[];
   Description?: string;
+  RetryPolicies?: RetryPolicy[];
 }
 
 /** A Processing step. */
@@ -43,6 +66,7 @@ export interface ProcessingStep extends StepBase {
   Type: "Processing";
   Arguments: ProcessingArguments;
   PropertyFiles?: PropertyFile[];
+  CacheConfig?: CacheConfig;
 }
 
 /** A Training step. */
@@ -92,6 +116,8 @@ export interface Parameter {
   Name: string;
   Type: "String" | "Integer" | "Float" | "Boolean";
   DefaultValue: string | number | boolean;
+  /** For String parameters: the only values an execution may use. */
+  EnumValues?: string[];
 }
 
 /** The pipeline definition document SageMaker stores. */
@@ -102,29 +128,47 @@ export interface PipelineDefinition {
   Steps: Step[];
 }
 
-/** A Processing step, optionally with property files. */
+/** Options every job step takes. */
+export interface StepOptions {
+  dependsOn?: string[];
+  retryPolicies?: RetryPolicy[];
+}
+
+function common(options: StepOptions): Partial<StepBase> {
+  return {
+    ...(options.dependsOn ? { DependsOn: options.dependsOn } : {}),
+    ...(options.retryPolicies ? { RetryPolicies: options.retryPolicies } : {}),
+  };
+}
+
+/** A Processing step, optionally with property files and caching. */
 export function processingStep(
   name: string,
   args: ProcessingArguments,
-  options: { propertyFiles?: PropertyFile[]; dependsOn?: string[] } = {},
+  options: StepOptions & { propertyFiles?: PropertyFile[]; cache?: CacheConfig } = {},
 ): ProcessingStep {
   return {
     Name: name,
     Type: "Processing",
     Arguments: args,
     ...(options.propertyFiles ? { PropertyFiles: options.propertyFiles } : {}),
-    ...(options.dependsOn ? { DependsOn: options.dependsOn } : {}),
+    ...(options.cache ? { CacheConfig: options.cache } : {}),
+    ...common(options),
   };
 }
 
 /** A Training step. */
-export function trainingStep(name: string, args: TrainingArguments): TrainingStep {
-  return { Name: name, Type: "Training", Arguments: args };
+export function trainingStep(name: string, args: TrainingArguments, options: StepOptions = {}): TrainingStep {
+  return { Name: name, Type: "Training", Arguments: args, ...common(options) };
 }
 
 /** A RegisterModel step. */
-export function registerModelStep(name: string, args: RegisterModelArguments): RegisterModelStep {
-  return { Name: name, Type: "RegisterModel", Arguments: args };
+export function registerModelStep(
+  name: string,
+  args: RegisterModelArguments,
+  options: StepOptions = {},
+): RegisterModelStep {
+  return { Name: name, Type: "RegisterModel", Arguments: args, ...common(options) };
 }
 
 /** A Condition step. */

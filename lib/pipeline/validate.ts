@@ -14,12 +14,16 @@
 import { collectGets } from "./expressions.ts";
 import { allSteps, type PipelineDefinition, type Step } from "./steps.ts";
 
-const EXECUTION_VARIABLES = new Set([
+/** SageMaker's execution variables, exactly (the SDK's `ExecutionVariables`). */
+export const EXECUTION_VARIABLES: ReadonlySet<string> = new Set([
+  "StartDateTime",
+  "CurrentDateTime",
+  "PipelineName",
+  "PipelineArn",
   "PipelineExecutionId",
   "PipelineExecutionArn",
-  "PipelineName",
-  "CurrentDateTime",
-  "PipelineExecutionStartTime",
+  "TrainingJobName",
+  "ProcessingJobName",
 ]);
 
 /** Every problem found in a definition (empty when it is sound). */
@@ -29,6 +33,9 @@ export function definitionProblems(definition: PipelineDefinition): string[] {
   const parameters = new Set<string>();
   for (const p of definition.Parameters) {
     if (parameters.has(p.Name)) problems.push(`parameter "${p.Name}" is declared twice`);
+    if (p.EnumValues && !p.EnumValues.includes(String(p.DefaultValue))) {
+      problems.push(`parameter "${p.Name}" defaults to "${p.DefaultValue}", which is not one of its EnumValues`);
+    }
     parameters.add(p.Name);
   }
   const steps = allSteps(definition.Steps);

@@ -362,6 +362,31 @@ Deno.test({
       },
     );
 
+    const handDrift = timed("a bucket policy edited by hand shows as drift, not as a code change", async () => {
+      const { S3Client, GetBucketPolicyCommand, PutBucketPolicyCommand } = await import("@aws-sdk/client-s3");
+      const s3 = new S3Client(await moto.clientConfig(ACCOUNTS.dev));
+      const Bucket = `mlops-dev-ml-${ACCOUNTS.dev}`;
+      try {
+        const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy!);
+        policy.Statement.push({
+          Sid: "EditedByHand",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::999999999999:root" },
+          Action: "s3:GetObject",
+          Resource: `arn:aws:s3:::${Bucket}/*`,
+        });
+        await s3.send(new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify(policy) }));
+      } finally {
+        s3.destroy();
+      }
+      const run = await laptop("deploy", ["dev", "--plan"]);
+      assert.equal(run.code, 3, run.stderr.slice(-2000));
+      assert.match(
+        run.stderr,
+        /changed outside Terraform module\.bucket\.aws_s3_bucket_policy\.this \(policy\); applying restores it/,
+      );
+    });
+
     const destroyDev = timed("destroy dev with data, a pipeline and a model version: nothing left", async () => {
       const { SageMakerClient, CreateModelPackageCommand, ListPipelinesCommand, ListModelPackageGroupsCommand } =
         await import("@aws-sdk/client-sagemaker");
@@ -405,9 +430,12 @@ Deno.test({
     });
 
     await step(
-      "promotions and serving in CI: staging, prod, status, gate, serve (alongside: destroy dev)",
+      "promotions and serving in CI: staging, prod, status, gate, serve (alongside: drift and destroy of dev)",
       async () => {
-        await Promise.all([promoteStaging().then(promoteProd).then(status).then(gate).then(serving), destroyDev()]);
+        await Promise.all([
+          promoteStaging().then(promoteProd).then(status).then(gate).then(serving),
+          handDrift().then(destroyDev),
+        ]);
       },
     );
 

@@ -18,6 +18,8 @@ import pandas as pd
 
 TEXT_COLUMN = "text"
 LABEL_COLUMN = "label"
+# Where SageMaker reads a processing job's ExitMessage (the failure reason it shows).
+MESSAGE_FILE = Path("/opt/ml/output/message")
 
 
 class StepError(Exception):
@@ -55,6 +57,48 @@ def run_step(name: str, main: Callable[[], None], on_error: Callable[[str], None
             on_error(f"Unexpected error: {type(error).__name__}: {error}")
         raise
     return 0
+
+
+def write_reason(path: Path, message: str, create: bool = False) -> None:
+    """Record ``message`` in ``path`` (SageMaker shows the first 1 KB as the job's failure
+    reason). Best effort, never raises; creates the directory only when ``create`` is set."""
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.is_dir():
+            path.write_text(message + "\n", encoding="utf-8")
+    except OSError:
+        pass
+
+
+def message_file(argv: Sequence[str]) -> Path | None:
+    """The ``--message-file`` given in ``argv`` (as ``--message-file PATH`` or
+    ``--message-file=PATH``), or None. Read before the arguments are parsed, so that a
+    parse error is recorded too."""
+    for index, arg in enumerate(argv):
+        if arg.startswith("--message-file="):
+            return Path(arg.split("=", 1)[1])
+        if arg == "--message-file" and index + 1 < len(argv):
+            return Path(argv[index + 1])
+    return None
+
+
+def add_message_file_argument(parser: argparse.ArgumentParser) -> None:
+    """Declare ``--message-file`` (see :func:`message_file`) on a processing step's parser."""
+    parser.add_argument("--message-file", type=Path, default=MESSAGE_FILE,
+                        help="where to write the failure reason (default: %(default)s)")
+
+
+def run_processing_step(name: str, main: Callable[[Sequence[str] | None], None],
+                        argv: Sequence[str] | None) -> int:
+    """Run a processing step's ``main(argv)`` with :func:`run_step`, recording a failure's
+    reason in its message file, as SageMaker expects of processing containers: the
+    ``--message-file`` given (its directory created), else :data:`MESSAGE_FILE` if its
+    directory exists."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    given = message_file(args)
+    return run_step(name, lambda: main(args),
+                    on_error=lambda message: write_reason(given or MESSAGE_FILE, message, create=given is not None))
 
 
 def normalise_text(value: str) -> str:

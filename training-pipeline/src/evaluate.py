@@ -10,10 +10,14 @@ pipeline's property file:
      "per_class": {"<label>": {"precision": .., "recall": .., "f1": .., "support": n}},
      "samples": n}
 
+and ``model_quality.json``, the same scores in SageMaker's model-quality format
+(``multiclass_classification_metrics``), which the model registry shows.
+
 Arguments (defaults are SageMaker Processing container paths):
     --model-dir   /opt/ml/processing/model
     --test-dir    /opt/ml/processing/test
     --output-dir  /opt/ml/processing/evaluation
+    --message-file /opt/ml/output/message  (the failure reason, written on error)
 
 Example:
     python3 src/evaluate.py --model-dir /tmp/run/model --test-dir /tmp/run/test \\
@@ -32,7 +36,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from sklearn.pipeline import Pipeline
 
 from common import (
@@ -41,12 +45,14 @@ from common import (
     ArgumentParser,
     StepError,
     read_labelled_dir,
-    run_step,
+    add_message_file_argument,
+    run_processing_step,
     write_json,
 )
 
 MODEL_FILE = "model.joblib"
 ARCHIVE_FILE = "model.tar.gz"
+MODEL_QUALITY_FILE = "model_quality.json"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -55,6 +61,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
     parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    add_message_file_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -88,10 +95,20 @@ def load_model(path: Path) -> Pipeline:
     return model
 
 
-def evaluate(model: Pipeline, frame: pd.DataFrame) -> dict[str, Any]:
-    """Score ``model`` on the ``text,label`` rows of ``frame`` and return the report."""
+def predict(model: Pipeline, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Return the actual and the predicted labels of the ``text,label`` rows of ``frame``."""
     actual = frame[LABEL_COLUMN].astype(str).tolist()
     predicted = [str(label) for label in model.predict(frame[TEXT_COLUMN])]
+    return actual, predicted
+
+
+def evaluate(model: Pipeline, frame: pd.DataFrame) -> dict[str, Any]:
+    """Score ``model`` on the ``text,label`` rows of ``frame`` and return the report."""
+    return summarise(*predict(model, frame))
+
+
+def summarise(actual: list[str], predicted: list[str]) -> dict[str, Any]:
+    """The pipeline's report (its property file) of actual against predicted labels."""
     labels = sorted(set(actual) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(
         actual, predicted, labels=labels, zero_division=0)
@@ -109,15 +126,43 @@ def evaluate(model: Pipeline, frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def model_quality(actual: list[str], predicted: list[str]) -> dict[str, Any]:
+    """The same scores in SageMaker's model-quality format for multiclass classification (what
+    the model registry's ``ModelMetrics.ModelQuality.Statistics`` shows in Studio): weighted
+    precision, recall and F1, accuracy, and the confusion matrix as actual -> predicted -> count."""
+    labels = sorted(set(actual) | set(predicted))
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        actual, predicted, labels=labels, average="weighted", zero_division=0)
+    matrix = confusion_matrix(actual, predicted, labels=labels)
+
+    def metric(value: float) -> dict[str, Any]:
+        return {"value": float(value), "standard_deviation": "NaN"}
+
+    return {
+        "multiclass_classification_metrics": {
+            "accuracy": metric(accuracy_score(actual, predicted)),
+            "weighted_precision": metric(precision),
+            "weighted_recall": metric(recall),
+            "weighted_f1": metric(f1),
+            "confusion_matrix": {
+                row: {column: int(matrix[i][j]) for j, column in enumerate(labels)}
+                for i, row in enumerate(labels)
+            },
+        },
+    }
+
+
 def run(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv``, then load the model and test data and write the report."""
     args = parse_args(argv)
     frame = read_labelled_dir(args.test_dir, preferred="test.csv")
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         model = load_model(locate_model(args.model_dir, Path(scratch)))
-    report = evaluate(model, frame)
+    actual, predicted = predict(model, frame)
+    report = summarise(actual, predicted)
     path = args.output_dir / "evaluation.json"
     write_json(path, report)
+    write_json(args.output_dir / MODEL_QUALITY_FILE, model_quality(actual, predicted))
     metrics = report["metrics"]
     print(f"accuracy={metrics['accuracy']['value']:.4f} macro_f1={metrics['macro_f1']['value']:.4f} "
           f"samples={report['samples']}")
@@ -126,7 +171,7 @@ def run(argv: Sequence[str] | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluate step and return the exit code; ``argv`` defaults to ``sys.argv[1:]``."""
-    return run_step("evaluate", lambda: run(argv))
+    return run_processing_step("evaluate", run, argv)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,13 @@ Arguments (defaults are SageMaker Processing container paths):
     --input-dir     /opt/ml/processing/input/data
     --train-dir     /opt/ml/processing/output/train
     --test-dir      /opt/ml/processing/output/test
+    --dataset-dir   /opt/ml/processing/output/dataset  (dataset.json: the input's SHA-256 and ETag)
+    --data-version  latest  (else the input's expected SHA-256 or ETag: a mismatch fails)
     --text-column   text
     --label-column  label
     --test-size     0.2   (fraction of rows, between 0 and 1)
     --seed          42
+    --message-file /opt/ml/output/message  (the failure reason, written on error)
 
 Example:
     python3 src/preprocess.py --input-dir data --train-dir /tmp/run/train --test-dir /tmp/run/test
@@ -22,9 +25,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -37,10 +42,14 @@ from common import (
     find_csv_files,
     normalise_text,
     read_csv,
-    run_step,
+    add_message_file_argument,
+    run_processing_step,
+    write_json,
 )
 
 MIN_EXAMPLES_PER_LABEL = 2
+DATASET_FILE = "dataset.json"
+LATEST = "latest"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,10 +58,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/input/data"))
     parser.add_argument("--train-dir", type=Path, default=Path("/opt/ml/processing/output/train"))
     parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/output/test"))
+    parser.add_argument("--dataset-dir", type=Path, default=Path("/opt/ml/processing/output/dataset"))
+    parser.add_argument("--data-version", default=LATEST)
     parser.add_argument("--text-column", default=TEXT_COLUMN)
     parser.add_argument("--label-column", default=LABEL_COLUMN)
     parser.add_argument("--test-size", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=42)
+    add_message_file_argument(parser)
     args = parser.parse_args(argv)
     if not 0.0 < args.test_size < 1.0:
         raise StepError(f"Invalid --test-size \"{args.test_size}\": use a fraction between 0 and 1.")
@@ -105,10 +117,40 @@ def write_csv(frame: pd.DataFrame, directory: Path, name: str) -> Path:
     return path
 
 
+def dataset_version(files: Sequence[Path]) -> dict[str, Any]:
+    """Identify the input data: each file's SHA-256 and MD5 (an S3 object's ETag when it was
+    uploaded in one part, as ``deno task pipeline upload-data`` does), and for the whole input
+    the SHA-256 of one file, or of the sorted ``name sha256`` lines of several, and the ETag of
+    one file (``"<n> files"`` for several)."""
+    entries = []
+    for path in sorted(files, key=lambda path: (path.name, str(path))):
+        data = path.read_bytes()
+        entries.append({"name": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                        "etag": f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'})
+    if len(entries) == 1:
+        sha256, etag = entries[0]["sha256"], entries[0]["etag"]
+    else:
+        lines = "".join(f"{e['name']} {e['sha256']}\n" for e in entries)
+        sha256, etag = hashlib.sha256(lines.encode()).hexdigest(), f"{len(entries)} files"
+    return {"sha256": sha256, "etag": etag, "files": entries}
+
+
+def check_version(version: dict[str, Any], requested: str) -> dict[str, Any]:
+    """Return ``version`` with the ``requested`` data version recorded; raise
+    :class:`StepError` unless ``requested`` is ``latest``, the data's SHA-256 or its ETag."""
+    if requested not in (LATEST, version["sha256"], version["etag"].strip('"')):
+        raise StepError(f"The input data is version {version['sha256']} (ETag {version['etag']}), not "
+                        f"\"{requested}\" as this run's InputDataVersion says: it changed after the run "
+                        f"was started. Start the pipeline again.")
+    return {**version, "requested": requested}
+
+
 def run(argv: Sequence[str] | None = None) -> None:
     """Parse ``argv``, then read, clean, split and write the data."""
     args = parse_args(argv)
     raw = load(args.input_dir, args.text_column, args.label_column)
+    version = check_version(dataset_version(find_csv_files(args.input_dir)), args.data_version)
+    write_json(args.dataset_dir / DATASET_FILE, version)
     data = clean(raw)
     train, test = split(data, args.test_size, args.seed)
     train_path = write_csv(train, args.train_dir, "train.csv")
@@ -119,7 +161,7 @@ def run(argv: Sequence[str] | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the preprocess step and return the exit code; ``argv`` defaults to ``sys.argv[1:]``."""
-    return run_step("preprocess", lambda: run(argv))
+    return run_processing_step("preprocess", run, argv)
 
 
 if __name__ == "__main__":

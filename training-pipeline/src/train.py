@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from common import LABEL_COLUMN, TEXT_COLUMN, StepError, read_labelled_dir, run_step, write_json
+from common import LABEL_COLUMN, TEXT_COLUMN, StepError, read_labelled_dir, run_step, write_json, write_reason
 
 MAX_NGRAM = 5
 MAX_SEED = 2**32 - 1
@@ -192,9 +192,9 @@ def write_failure(output_dir: Path, message: str) -> None:
     failure reason of a training job. Best effort: never raises."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "failure").write_text(message + "\n", encoding="utf-8")
     except OSError:
-        pass
+        return
+    write_reason(output_dir / "failure", message)
 
 
 def run(env: Mapping[str, str], paths: Paths) -> None:

@@ -27,7 +27,8 @@ def run_pipeline(run_dir: Path, run_script, shuffle_labels: bool = False) -> dic
     result = run_script("preprocess.py",
                         "--input-dir", str(processing / "input" / "data"),
                         "--train-dir", str(processing / "output" / "train"),
-                        "--test-dir", str(processing / "output" / "test"))
+                        "--test-dir", str(processing / "output" / "test"),
+                        "--dataset-dir", str(processing / "output" / "dataset"))
     assert result.returncode == 0, result.stderr
 
     channel = run_dir / "ml" / "input" / "data" / "train"

@@ -137,3 +137,33 @@ def test_corrupt_archive_fails(split_dir: Path, tmp_path: Path, capsys: pytest.C
     (tmp_path / "model.tar.gz").write_text("garbage")
     assert run_main(tmp_path, split_dir, tmp_path / "evaluation") == 1
     assert capsys.readouterr().err.startswith(f'evaluate: Cannot extract "{tmp_path / "model.tar.gz"}"')
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(split_dir: Path, tmp_path: Path, run_script) -> None:
+    message = tmp_path / "output" / "message"
+    result = run_script("evaluate.py", "--model-dir", str(tmp_path / "empty"), "--test-dir", str(split_dir),
+                        "--output-dir", str(tmp_path / "evaluation"), "--message-file", str(message))
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("evaluate: ")
+
+
+def test_model_quality_is_in_sagemakers_multiclass_format(model_dir: Path, split_dir: Path, tmp_path: Path) -> None:
+    assert run_main(model_dir, split_dir, tmp_path / "evaluation") == 0
+
+    quality = json.loads((tmp_path / "evaluation" / "model_quality.json").read_text())
+    metrics = quality["multiclass_classification_metrics"]
+    assert set(metrics) == {"accuracy", "weighted_precision", "weighted_recall", "weighted_f1", "confusion_matrix"}
+    report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
+    assert metrics["accuracy"] == {"value": report["metrics"]["accuracy"]["value"], "standard_deviation": "NaN"}
+    matrix = metrics["confusion_matrix"]
+    assert set(matrix) == {"cardio", "ortho", "neuro"}
+    assert sum(sum(row.values()) for row in matrix.values()) == report["samples"]
+    assert all(sum(matrix[label].values()) == 2 for label in matrix), "each row counts one actual label"
+
+
+def test_model_quality_counts_each_confusion() -> None:
+    quality = evaluate.model_quality(["x", "x", "y"], ["x", "y", "y"])["multiclass_classification_metrics"]
+    assert quality["confusion_matrix"] == {"x": {"x": 1, "y": 1}, "y": {"x": 0, "y": 1}}
+    assert quality["accuracy"]["value"] == pytest.approx(2 / 3)
+    assert quality["weighted_recall"]["value"] == pytest.approx(2 / 3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +23,8 @@ def write_input(directory: Path, rows: dict[str, list], name: str = "data.csv") 
 def run_main(tmp_path: Path, *extra: str) -> int:
     """Run preprocess.main with input/output directories under ``tmp_path``."""
     return preprocess.main(["--input-dir", str(tmp_path / "in"), "--train-dir", str(tmp_path / "train"),
-                            "--test-dir", str(tmp_path / "test"), *extra])
+                            "--test-dir", str(tmp_path / "test"), "--dataset-dir", str(tmp_path / "dataset"),
+                            *extra])
 
 
 def read_outputs(tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,7 +98,8 @@ def test_missing_column_fails_with_one_line_naming_found_columns(tmp_path: Path,
     write_input(tmp_path / "in", {"body": ["a", "b"], "specialty": ["x", "y"]})
 
     result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"),
-                        "--train-dir", str(tmp_path / "train"), "--test-dir", str(tmp_path / "test"))
+                        "--train-dir", str(tmp_path / "train"), "--test-dir", str(tmp_path / "test"),
+                        "--dataset-dir", str(tmp_path / "dataset"))
 
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -132,3 +136,55 @@ def test_too_few_rows_for_a_stratified_split(tmp_path: Path, capsys: pytest.Capt
     write_input(tmp_path / "in", {"text": list("abcdef"), "label": ["x", "y", "z"] * 2})
     assert run_main(tmp_path, "--test-size", "0.2") == 1
     assert capsys.readouterr().err.startswith("preprocess: Cannot split 6 rows with --test-size 0.2")
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(tmp_path: Path, run_script) -> None:
+    write_input(tmp_path / "in", {"body": ["a", "b"], "specialty": ["x", "y"]})
+    message = tmp_path / "opt" / "ml" / "output" / "message"
+
+    result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"), "--train-dir", str(tmp_path / "train"),
+                        "--test-dir", str(tmp_path / "test"), "--dataset-dir", str(tmp_path / "dataset"),
+                        "--message-file", str(message))
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("preprocess: ")
+    assert message.read_text(encoding="utf-8").startswith('Missing columns "text", "label"')
+
+
+def test_a_parse_error_is_recorded_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "output" / "message"
+    assert run_main(tmp_path, "--test-size", "half", f"--message-file={message}") == 1
+    assert message.read_text(encoding="utf-8").startswith("Invalid arguments: argument --test-size")
+    assert capsys.readouterr().err.startswith("preprocess: Invalid arguments")
+
+
+def test_dataset_version_is_the_inputs_sha256_and_s3_etag(tmp_path: Path) -> None:
+    path = write_input(tmp_path / "in", {"text": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"]})
+    assert run_main(tmp_path, "--test-size", "0.5") == 0
+
+    version = json.loads((tmp_path / "dataset" / "dataset.json").read_text(encoding="utf-8"))
+    data = path.read_bytes()
+    assert version["sha256"] == hashlib.sha256(data).hexdigest()
+    assert version["etag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert version["files"] == [{"name": path.name, "bytes": len(data), "sha256": version["sha256"],
+                                 "etag": version["etag"]}]
+    second = write_input(tmp_path / "more", {"text": ["e"], "label": ["x"]}, name="b.csv")
+    both = preprocess.dataset_version([second, path])
+    assert both["etag"] == "2 files"
+    assert [f["name"] for f in both["files"]] == sorted([path.name, second.name])
+    assert both["sha256"] != version["sha256"]
+
+
+def test_a_requested_data_version_must_match_what_is_read(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_input(tmp_path / "in", {"text": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"]})
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    for accepted in (sha256, md5, "latest"):
+        assert run_main(tmp_path, "--test-size", "0.5", "--data-version", accepted) == 0, accepted
+        version = json.loads((tmp_path / "dataset" / "dataset.json").read_text(encoding="utf-8"))
+        assert version["requested"] == accepted
+    assert run_main(tmp_path, "--test-size", "0.5", "--data-version", "0" * 64) == 1
+    assert capsys.readouterr().err == (f"preprocess: The input data is version {sha256} (ETag \"{md5}\"), not "
+                                       f"\"{'0' * 64}\" as this run's InputDataVersion says: it changed after "
+                                       f"the run was started. Start the pipeline again.\n")
