@@ -215,6 +215,16 @@ async function promotionFigures(): Promise<Figure[]> {
   ];
 }
 
+async function servingFigures(config: string): Promise<Figure[]> {
+  const ctx = await loadContext({ config, offline: true });
+  const { latestLocalVersion } = await import("./serving/local.ts");
+  const { localServingFigures, serveFigures } = await import("./serving/bench.ts");
+  if (await latestLocalVersion(".mlops/local", ctx.config.names.modelPackageGroup) === null) {
+    await timeOnce(task("pipeline", "local", "--config", config)); // a model for serve local
+  }
+  return [...await localServingFigures(config, ctx.config.data.pipeline.dataset.path), ...await serveFigures()];
+}
+
 /** Runs the selected benchmarks and prints a table. */
 export async function runBenchmarks(options: { runs: number; only: string[]; config: string }): Promise<Figure[]> {
   if (!Number.isInteger(options.runs) || options.runs < 1) {
@@ -237,6 +247,10 @@ export async function runBenchmarks(options: { runs: number; only: string[]; con
   if (selected("pipeline")) {
     log.step("Measuring", "definition generation and a local pipeline run");
     figures.push(...await pipelineFigures(options.config));
+  }
+  if (selected("serving")) {
+    log.step("Measuring", "/invocations of serve local (1 and 32 texts), and serve against the fake AWS server");
+    figures.push(...await servingFigures(options.config));
   }
   if (selected("promotion")) {
     log.step("Measuring", "a dev → staging → prod promotion against the fake AWS server");

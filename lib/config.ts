@@ -59,6 +59,50 @@ const account = (role: string) =>
     })),
   }, { description: `The ${role} account.` });
 
+/** Serving defaults: serverless, so an environment's endpoint costs nothing at rest. */
+export const SERVING_DEFAULTS = {
+  variant: "serverless" as "serverless" | "provisioned",
+  memorySizeInMb: 2048,
+  maxConcurrency: 5,
+  instanceType: "ml.m5.large",
+  instanceCount: 1,
+  deployOnPromote: true,
+};
+
+const servingSchema = object({
+  variant: literal(["serverless", "provisioned"], {
+    description:
+      "serverless (billed per request, nothing at rest) or provisioned (instances billed per hour; blue/green updates with automatic rollback on a CloudWatch alarm).",
+  }).default(SERVING_DEFAULTS.variant),
+  memorySizeInMb: number({
+    description: "Serverless: memory of the endpoint, 1024 to 6144 in steps of 1024.",
+    minimum: 1024,
+    maximum: 6144,
+    integer: true,
+  }).default(SERVING_DEFAULTS.memorySizeInMb),
+  maxConcurrency: number({
+    description: "Serverless: concurrent invocations at most.",
+    minimum: 1,
+    maximum: 200,
+    integer: true,
+  }).default(SERVING_DEFAULTS.maxConcurrency),
+  instanceType: string({
+    description: "Provisioned: the instance type.",
+    pattern: /^ml\.[a-z0-9]+\.[a-z0-9]+$/,
+    expected: "a SageMaker instance type such as ml.m5.large",
+  }).default(SERVING_DEFAULTS.instanceType),
+  instanceCount: number({
+    description: "Provisioned: the number of instances.",
+    minimum: 1,
+    maximum: 10,
+    integer: true,
+  }).default(SERVING_DEFAULTS.instanceCount),
+  deployOnPromote: boolean({
+    description:
+      "Whether `promote --wait` serves the version its pipeline run registered, when that version is Approved.",
+  }).default(SERVING_DEFAULTS.deployOnPromote),
+}, { description: "How `deno task serve` hosts this environment's approved model." });
+
 const environment = (env: Environment) =>
   object({
     runPipeline: boolean({ description: `Whether \`deno task promote ${env}\` starts the training pipeline.` }).default(
@@ -100,6 +144,7 @@ const environment = (env: Environment) =>
     }, { description: "Scheduled retraining of this environment's model." }),
     studio: boolean({ description: "Opt in to a SageMaker Studio domain (and its VPC, no NAT) in this environment." })
       .default(false),
+    serving: servingSchema.default(() => ({ ...SERVING_DEFAULTS })),
   }, { description: `Settings of the ${env} environment.` });
 
 /** The training hyperparameters' types and bounds; each becomes a pipeline parameter of its type. */
@@ -324,7 +369,9 @@ export function crossCheck(raw: unknown, schemaIssues: Issue[], knownRegion: Reg
       message: `${show(region)} is not an AWS region the AWS SDK knows; use one such as eu-west-1`,
     });
   }
-  const environments = (data.environments ?? {}) as Partial<Record<string, { promoteFrom?: unknown }>>;
+  const environments = (data.environments ?? {}) as Partial<
+    Record<string, { promoteFrom?: unknown; serving?: { memorySizeInMb?: unknown } }>
+  >;
   for (const env of ENVIRONMENTS) {
     const from = environments[env]?.promoteFrom;
     if (typeof from !== "string" || !isEnvironment(from) || flagged.has(`environments.${env}.promoteFrom`)) continue;
@@ -334,6 +381,16 @@ export function crossCheck(raw: unknown, schemaIssues: Issue[], knownRegion: Reg
       issues.push({
         path: `environments.${env}.promoteFrom`,
         message: `${show(from)} comes after ${show(env)}; promotion goes dev → staging → prod`,
+      });
+    }
+  }
+  for (const env of ENVIRONMENTS) {
+    const memory = environments[env]?.serving?.memorySizeInMb;
+    const path = `environments.${env}.serving.memorySizeInMb`;
+    if (typeof memory === "number" && !flagged.has(path) && memory % 1024 !== 0) {
+      issues.push({
+        path,
+        message: `${show(memory)} is not a multiple of 1024 (serverless memory is 1024, 2048, … 6144)`,
       });
     }
   }

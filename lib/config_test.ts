@@ -161,6 +161,35 @@ Deno.test("lineAndColumn counts from 1", () => {
   assert.deepEqual(lineAndColumn("ab", 0), { line: 1, column: 1 });
 });
 
+Deno.test("serving defaults to serverless; a partial serving block keeps the other defaults; memory steps are checked", async () => {
+  const config = await Config.load(`${REPO}/mlops.config.json`);
+  assert.deepEqual(config.environment("prod").serving, {
+    variant: "serverless",
+    memorySizeInMb: 2048,
+    maxConcurrency: 5,
+    instanceType: "ml.m5.large",
+    instanceCount: 1,
+    deployOnPromote: true,
+  });
+  const provisioned = Config.parse(
+    "test.json",
+    await exampleText((c) => {
+      (c.environments as Record<string, Record<string, unknown>>).prod.serving = { variant: "provisioned" };
+    }),
+  );
+  assert.equal(provisioned.environment("prod").serving.variant, "provisioned");
+  assert.equal(provisioned.environment("prod").serving.instanceType, "ml.m5.large");
+  const error = parseError(
+    await exampleText((c) => {
+      (c.environments as Record<string, Record<string, unknown>>).dev.serving = { memorySizeInMb: 1500 };
+    }),
+  );
+  assert.equal(
+    error.message,
+    'Invalid config "test.json": environments.dev.serving.memorySizeInMb: 1500 is not a multiple of 1024 (serverless memory is 1024, 2048, … 6144). Fix it in test.json',
+  );
+});
+
 Deno.test("hyperparameters are declared: an unknown name or a value out of range is rejected with its field path", async () => {
   const error = parseError(
     await exampleText((c) => {

@@ -26,6 +26,7 @@ import { deploy } from "./deploy.ts";
 import { buildImage, CONTEXT_DIR, hashContext, ImageRepository } from "./image.ts";
 import { log, style, table } from "./log.ts";
 import { run } from "./process.ts";
+import { type ServingRecord, ServingRecords, servingSummary } from "./serving/records.ts";
 import { failureOf, startPipeline, uploadData, upsertPipeline, watchPipeline } from "./pipeline/commands.ts";
 
 /** What is kept about one promotion attempt. */
@@ -84,15 +85,31 @@ export class PromotionRecords {
     return new PromotionRecords(await ctx.aws.s3Client("operations"), ctx.config.names.recordsBucket, ctx.aws);
   }
 
-  async #read(key: string): Promise<PromotionRecord | null> {
+  /** Any JSON record in the bucket (serving records live beside the promotion records), or null. */
+  async readJson<T>(key: string): Promise<T | null> {
     const { GetObjectCommand } = await import("@aws-sdk/client-s3");
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await out.Body!.transformToString()) as PromotionRecord;
+      return JSON.parse(await out.Body!.transformToString()) as T;
     } catch (error) {
       if (isNotFound(error)) return null;
-      throw this.aws.awsError("operations", `read the promotion record s3://${this.bucket}/${key}`, error);
+      throw this.aws.awsError("operations", `read the record s3://${this.bucket}/${key}`, error);
     }
+  }
+
+  /** Writes one JSON document under each of `keys`. */
+  async writeJson(keys: string[], value: unknown): Promise<void> {
+    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
+    const body = JSON.stringify(value, null, 2) + "\n";
+    for (const Key of keys) {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: "application/json" }),
+      );
+    }
+  }
+
+  #read(key: string): Promise<PromotionRecord | null> {
+    return this.readJson<PromotionRecord>(key);
   }
 
   /** The last attempt to promote `commit` to `env`. */
@@ -112,18 +129,12 @@ export class PromotionRecords {
 
   /** Stores a record; `current.json` only moves on success. */
   async write(record: PromotionRecord): Promise<void> {
-    const { PutObjectCommand } = await import("@aws-sdk/client-s3");
-    const body = JSON.stringify(record, null, 2) + "\n";
     const keys = [
       `promotions/${record.environment}/commits/${record.commit}.json`,
       `promotions/${record.environment}/latest.json`,
     ];
     if (record.status === "succeeded") keys.push(`promotions/${record.environment}/current.json`);
-    for (const Key of keys) {
-      await this.s3.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: "application/json" }),
-      );
-    }
+    await this.writeJson(keys, record);
   }
 
   close(): void {
@@ -152,10 +163,22 @@ export async function currentCommit(options: { allowDirty: boolean; paths: strin
   return head.stdout.trim();
 }
 
-function actor(): string {
+/** Who acts: the GitHub actor in CI, else the local user. */
+export function actor(): string {
   return Deno.env.get("GITHUB_ACTOR")
     ? `github:${Deno.env.get("GITHUB_ACTOR")}`
     : `${Deno.env.get("USER") ?? "unknown"}@local`;
+}
+
+/** In CI, refuses unless the workflow runs on the environment's ref (`verb`: "promote", "serve"). */
+export function assertCiRef(ctx: TaskContext, env: Environment, verb: string): void {
+  const ref = Deno.env.get("GITHUB_REF");
+  const wanted = ctx.config.environment(env).ci.ref;
+  if (inCi() && ref !== wanted) {
+    throw new TaskError(
+      `Refusing to ${verb} ${env} from ${ref ?? "an unknown ref"}: ${env} is ${verb}d only from ${wanted}.`,
+    );
+  }
 }
 
 /** Options of {@linkcode promote}. */
@@ -195,12 +218,7 @@ async function imageDigest(ctx: TaskContext, env: Environment, commit: string): 
 export async function promote(ctx: TaskContext, env: Environment, options: PromoteOptions): Promise<PromotionRecord> {
   const settings = ctx.config.environment(env);
   // 1. In CI the ref must be the environment's (a `staging` tag promotes staging, nothing else).
-  const ref = Deno.env.get("GITHUB_REF");
-  if (inCi() && ref !== settings.ci.ref) {
-    throw new TaskError(
-      `Refusing to promote ${env} from ${ref ?? "an unknown ref"}: ${env} is promoted only from ${settings.ci.ref}.`,
-    );
-  }
+  assertCiRef(ctx, env, "promote");
   const commit = await currentCommit({
     allowDirty: options.allowDirty ?? false,
     paths: [CONTEXT_DIR, "terraform", ctx.config.file],
@@ -214,6 +232,7 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
   log.step("Image", `${imageUri} (commit ${commit.slice(0, 12)})`);
 
   const records = await PromotionRecords.open(ctx);
+  let record: PromotionRecord;
   try {
     // 3. The gate: the source environment must have run this commit and digest.
     if (settings.promoteFrom) {
@@ -228,10 +247,18 @@ export async function promote(ctx: TaskContext, env: Environment, options: Promo
       log.step("Gate", `${settings.promoteFrom} ran ${commit.slice(0, 12)} with ${digest} successfully`);
     }
     const previous = await records.forCommit(env, commit);
-    return await promoteRecorded(ctx, env, records, previous, { commit, digest, imageUri }, options);
+    record = await promoteRecorded(ctx, env, records, previous, { commit, digest, imageUri }, options);
   } finally {
     records.close();
   }
+  // 6. Serving: the version this run registered, when it is Approved (dev, staging); prod waits for a person.
+  if (
+    options.wait && record.pipelineStatus === "Succeeded" && record.executionArn && settings.serving.deployOnPromote
+  ) {
+    const { serveRegistered } = await import("./serving/endpoint.ts");
+    await serveRegistered(ctx, env, record.executionArn, options.pollMs);
+  }
+  return record;
 }
 
 /** Steps 4 and 5: deploy, data, pipeline, then the record, whatever happened. */
@@ -303,33 +330,52 @@ async function promoteRecorded(
   return record;
 }
 
-/** What each environment runs now, and its last attempt. */
-export async function promotionStatus(
+/** Reads records of every environment (after the operations guard on a laptop), one `read` per environment. */
+export async function readPerEnvironment<T>(
   ctx: TaskContext,
-): Promise<{ environment: Environment; current: PromotionRecord | null; latest: PromotionRecord | null }[]> {
-  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", "read the promotion records of");
+  kind: string,
+  read: (records: PromotionRecords, environment: Environment) => Promise<T>,
+): Promise<({ environment: Environment } & T)[]> {
+  if (ctx.aws.useProfiles) await ctx.aws.assertAccount("operations", `read the ${kind} records of`);
   const records = await PromotionRecords.open(ctx);
   try {
-    return await Promise.all(ENVIRONMENTS.map(async (environment) => ({
-      environment,
-      current: await records.current(environment),
-      latest: await records.latest(environment),
-    })));
+    return await Promise.all(
+      ENVIRONMENTS.map(async (environment) => ({ environment, ...await read(records, environment) })),
+    );
   } finally {
     records.close();
   }
 }
 
+/** What each environment runs now, its last attempt, and which model version serves there. */
+export function promotionStatus(
+  ctx: TaskContext,
+): Promise<
+  {
+    environment: Environment;
+    current: PromotionRecord | null;
+    latest: PromotionRecord | null;
+    serving: ServingRecord | null;
+  }[]
+> {
+  return readPerEnvironment(ctx, "promotion", async (records, environment) => ({
+    current: await records.current(environment),
+    latest: await records.latest(environment),
+    serving: await new ServingRecords(records).current(environment),
+  }));
+}
+
 /** The status table. */
 export function describeStatus(rows: Awaited<ReturnType<typeof promotionStatus>>): string {
   return table(
-    ["environment", "commit", "digest", "promoted", "pipeline", "last attempt"],
-    rows.map(({ environment, current, latest }) => [
+    ["environment", "commit", "digest", "promoted", "pipeline", "serving", "last attempt"],
+    rows.map(({ environment, current, latest, serving }) => [
       environment,
       current?.commit.slice(0, 12) ?? "-",
       current ? `${current.digest.slice(0, 19)}…` : "-",
       current?.time.replace(/\.\d+Z$/, "Z") ?? "never",
       current?.pipelineStatus ?? "-",
+      servingSummary(serving),
       !latest
         ? "-"
         : latest.status === "succeeded"

@@ -324,6 +324,7 @@ export class TerraformRoot {
             scheduler_role_name: names.schedulerRole(env),
           },
           studio: { enabled: settings.studio },
+          serving: { provisioned: settings.serving.variant === "provisioned" },
         };
       }
     }

@@ -10,6 +10,9 @@
  *   (target ≤ 1.1×; the roots plan in parallel);
  * - pipeline definition generation (≤ 50 ms) and a local run on the sample
  *   (≤ 20 s), with the time of each step;
+ * - local serving: p50/p99 latency and requests per second of `/invocations`
+ *   with 1 and 32 texts against `serve local`; wall time and AWS calls of
+ *   `serve staging` (create, update) against the fake AWS server;
  * - builds and AWS calls of a dev → staging → prod promotion against the fake
  *   AWS server (one build per commit).
  *
@@ -19,12 +22,12 @@
 import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
 
 /** Kept here (not imported from lib/bench.ts) so `--help` stays fast. */
-const BENCHMARK_NAMES = ["help", "runner", "bootstrap", "pipeline", "promotion"] as const;
+const BENCHMARK_NAMES = ["help", "runner", "bootstrap", "pipeline", "serving", "promotion"] as const;
 
 export const task = defineTask({
   name: "bench",
   summary: "Measure start-up, runner overhead, bootstrap and pipeline timings against their targets.",
-  usage: "deno task bench [--runs N] [--only help|runner|bootstrap|pipeline|promotion]... [--json]",
+  usage: "deno task bench [--runs N] [--only help|runner|bootstrap|pipeline|serving|promotion]... [--json]",
   options: {
     runs: { type: "string", value: "N", description: "Samples per measurement (median is reported; default 7)." },
     only: {

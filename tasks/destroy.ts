@@ -43,7 +43,13 @@ export const task = defineTask({
     const { loadContext } = await import("../lib/context.ts");
     const { destroy } = await import("../lib/deploy.ts");
     const ctx = await loadContext(options);
-    await destroy(ctx, env, { yes: options.yes, confirmName: options.confirm });
+    const { servingCleanup } = await import("../lib/serving/endpoint.ts");
+    // Serving's endpoint, endpoint configs and models go before the stack (they are not Terraform's).
+    await destroy(ctx, env, {
+      yes: options.yes,
+      confirmName: options.confirm,
+      cleanupSteps: [servingCleanup(ctx, env)],
+    });
     return ExitCode.ok;
   },
 });

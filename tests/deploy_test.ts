@@ -5,6 +5,7 @@
  * tests/state_lock_test.ts).
  */
 import assert from "node:assert/strict";
+import { FakeHosting } from "./fake_hosting.ts";
 import { FakeS3, FakeSageMaker } from "./fake_services.ts";
 import {
   exists,
@@ -108,7 +109,8 @@ Deno.test("destroy needs the environment name typed, and never touches the share
     assert.match(mismatch.stderr, /--yes needs --confirm prod \(got "staging"\): type the environment's name/);
     assert.deepEqual(await commands(), [], "nothing ran");
     new FakeS3(aws); // an empty bucket,
-    new FakeSageMaker(aws); // no pipeline, no model versions
+    new FakeSageMaker(aws); // no pipeline,
+    new FakeHosting(aws); // no model versions, no endpoint
     const ok = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(await commands(), ["init", "plan", "show", "apply"]);
@@ -127,9 +129,8 @@ Deno.test("destroy empties the bucket and deletes the pipeline and model version
     }
     const sagemaker = new FakeSageMaker(aws);
     sagemaker.pipelines.set("mlops-training", { arn: "arn:pipeline", definition: "{}", roleArn: "r" });
-    sagemaker.modelPackages.set("mlops-models", [
-      "arn:aws:sagemaker:eu-west-1:222222222222:model-package/mlops-models/1",
-    ]);
+    const hosting = new FakeHosting(aws);
+    hosting.register("222222222222", { status: "Approved", image: `repo@sha256:${"0".repeat(64)}` });
     s3.allow = ({ method, key }) => !(method === "DELETE" && key === "data/locked.csv");
 
     const failed = await task("destroy", ["dev", "--yes", "--confirm", "dev"]);
@@ -156,7 +157,7 @@ Deno.test("destroy empties the bucket and deletes the pipeline and model version
     assert.doesNotMatch(resumed.stderr, /pipeline mlops-training/, "what the first run deleted is not listed again");
     assert.deepEqual(s3.keys(bucket), []);
     assert.equal(sagemaker.pipelines.size, 0);
-    assert.deepEqual(sagemaker.modelPackages.get("mlops-models"), []);
+    assert.deepEqual(hosting.packages.get("222222222222"), []);
     assert.equal((await commands()).filter((c) => c === "apply").length, 1);
   } finally {
     await aws.close();

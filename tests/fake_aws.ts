@@ -119,6 +119,11 @@ export class FakeAws {
     this.#handlers.set(service, handler);
   }
 
+  /** The handler of a service, so a later fake can extend it (answer some actions, pass on the rest). */
+  handlerOf(service: string): FakeHandler | undefined {
+    return this.#handlers.get(service);
+  }
+
   /** Calls recorded for a service (and action). */
   callsTo(service: string, action?: string): FakeCall[] {
     return this.calls.filter((c) => c.service === service && (!action || c.action === action));

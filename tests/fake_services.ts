@@ -31,11 +31,9 @@ interface Execution {
   polls: number;
 }
 
-/** A fake SageMaker: pipelines, their executions, and model package versions. */
+/** A fake SageMaker: pipelines and their executions (model versions and hosting: tests/fake_hosting.ts). */
 export class FakeSageMaker {
   readonly pipelines = new Map<string, Pipeline>();
-  /** Model package version ARNs by group name. */
-  readonly modelPackages = new Map<string, string[]>();
   readonly executions: Execution[] = [];
   /** `ConflictException`s to return before an Update/Create succeeds. */
   conflicts = 0;
@@ -154,18 +152,6 @@ export class FakeSageMaker {
       }
       case "StopPipelineExecution":
         return jsonResponse({ PipelineExecutionArn: input.PipelineExecutionArn });
-      case "ListModelPackages":
-        return jsonResponse({
-          ModelPackageSummaryList: (this.modelPackages.get(input.ModelPackageGroupName) ?? []).map((arn) => ({
-            ModelPackageArn: arn,
-          })),
-        });
-      case "DeleteModelPackage": {
-        for (const [group, arns] of this.modelPackages) {
-          this.modelPackages.set(group, arns.filter((a) => a !== input.ModelPackageName));
-        }
-        return jsonResponse({});
-      }
       default:
         return jsonError(400, "UnknownOperation", `The fake SageMaker does not implement ${request.action}.`);
     }

@@ -1,6 +1,6 @@
 /**
  * A promotion workspace against the fake AWS server: four accounts with
- * profiles, fake STS, ECR, S3 and SageMaker, and recording stand-ins for
+ * profiles, fake STS, ECR, S3, SageMaker (pipelines and hosting), and recording stand-ins for
  * `terraform` (the main stack "deploys" with no changes and reports outputs)
  * and `docker` (a push makes the image exist in the fake ECR). Used by the
  * promote tests and by `deno task bench`.
@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { FakeHosting } from "./fake_hosting.ts";
 import { FakeEcr, FakeS3, FakeSageMaker } from "./fake_services.ts";
 import { fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand, type TaskRun } from "./helpers.ts";
 
@@ -47,11 +48,12 @@ export async function promotionWorkspace(commit = "0123456789abcdef0123456789abc
   const s3 = new FakeS3(aws);
   const sagemaker = new FakeSageMaker(aws);
   sagemaker.perAccount = true;
+  const hosting = new FakeHosting(aws, (account, name) => sagemaker.pipelines.get(`${account}/${name}`)?.definition);
   let bin = await stubCommand(dir, "terraform", TERRAFORM(dir));
   bin = await stubCommand(dir, "docker", DOCKER(dir));
   const env: Record<string, string> = {
     ...isolatedEnv(dir),
-    ...aws.endpointEnv(),
+    ...aws.endpointEnv(["sts", "s3", "ecr", "sagemaker", "sagemaker_runtime"]),
     PATH: `${bin}:${Deno.env.get("PATH")}`,
     GITHUB_SHA: commit,
     MLOPS_POLL_MS: "5",
@@ -62,6 +64,7 @@ export async function promotionWorkspace(commit = "0123456789abcdef0123456789abc
     ecr,
     s3,
     sagemaker,
+    hosting,
     commit,
     env,
     promote: (args: string[], extra: Record<string, string> = {}): Promise<TaskRun> =>

@@ -26,6 +26,7 @@ const REQUIRED_TASKS = [
   "build",
   "pipeline",
   "promote",
+  "serve",
   "doctor",
   "tf",
   "demo",

@@ -122,6 +122,11 @@ export const CONTAINER = {
   } as Record<string, string>,
 };
 
+/** Request content types the image's `serve` program accepts (training-pipeline/src/serve.py). */
+export const SERVE_CONTENT_TYPES = ["text/csv", "application/json"] as const;
+/** Response types `serve` answers in, chosen by `Accept` (JSON by default). */
+export const SERVE_RESPONSE_TYPES = ["application/json", "text/csv"] as const;
+
 const DIGEST_URI = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
 
 /** Placeholder inputs for offline use: names from the config, an all-zero digest. */
@@ -313,8 +318,9 @@ export function buildDefinition(inputs: DefinitionInputs): PipelineDefinition {
     ModelApprovalStatus: parameter("ModelApprovalStatus"),
     InferenceSpecification: {
       Containers: [{ Image: imageUri, ModelDataUrl: model }],
-      SupportedContentTypes: ["text/csv"],
-      SupportedResponseMIMETypes: ["text/csv"],
+      // Exactly what the image's `serve` program accepts and answers (training-pipeline/src/serve.py).
+      SupportedContentTypes: [...SERVE_CONTENT_TYPES],
+      SupportedResponseMIMETypes: [...SERVE_RESPONSE_TYPES],
     },
     ModelMetrics: {
       ModelQuality: {

@@ -1,7 +1,8 @@
 # One environment (one workspace per environment): the ML bucket, the
 # SageMaker execution role, the model registry group, the optional retraining
-# schedule and the optional Studio domain. The pipeline itself is upserted by
-# the tasks; its name is passed in so the schedule and roles can target it.
+# schedule, the optional Studio domain and, for a provisioned endpoint, its
+# rollback alarms. The pipeline and the endpoint are created by the tasks; their
+# names are derived here so the schedule, roles and alarms can target them.
 # Every role created here carries the permissions boundary from the
 # operations stack and lives on the IAM path "/<name>-workload/", the only
 # roles the deploy role may manage and pass. Nothing here is billed per hour
@@ -24,6 +25,9 @@ locals {
   pipeline_arn = "${local.sagemaker_arn}:pipeline/${lower(var.pipeline_name)}"
 
   schedule_name = coalesce(var.retraining.schedule_name, var.pipeline_name)
+
+  # The endpoint `deno task serve` creates (not managed here; see the alarms below).
+  endpoint_name = "${var.name}-${var.environment}"
 
   execution_role_trust = jsonencode({
     Version = "2012-10-17"
@@ -246,6 +250,44 @@ resource "aws_scheduler_schedule" "retraining" {
   }
 
   depends_on = [aws_iam_role_policy.scheduler]
+}
+
+################################################################################
+# Rollback alarms of a provisioned endpoint (only when serving.provisioned)
+################################################################################
+
+# `deno task serve` names the environment's endpoint "<name>-<env>" and, for a
+# provisioned endpoint, updates it blue/green with these two alarms as the
+# automatic rollback triggers (lib/serving/endpoint.ts, rollbackAlarms). A
+# serverless endpoint (the default) needs none: nothing runs at rest.
+resource "aws_cloudwatch_metric_alarm" "endpoint" {
+  for_each = var.serving.provisioned ? {
+    "5xx" = {
+      metric      = "Invocation5XXErrors"
+      statistic   = "Sum"
+      threshold   = 0
+      description = "any 5xx answer from the new fleet"
+    }
+    latency = {
+      metric      = "ModelLatency"
+      statistic   = "Average"
+      threshold   = var.serving.latency_threshold_ms * 1000 # ModelLatency is in microseconds
+      description = "average model latency above ${var.serving.latency_threshold_ms} ms"
+    }
+  } : {}
+
+  alarm_name          = "${local.endpoint_name}-${each.key}"
+  alarm_description   = "Rolls a blue/green update of ${local.endpoint_name} back: ${each.value.description}."
+  namespace           = "AWS/SageMaker"
+  metric_name         = each.value.metric
+  dimensions          = { EndpointName = local.endpoint_name, VariantName = "AllTraffic" }
+  statistic           = each.value.statistic
+  period              = 60
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
 }
 
 ################################################################################

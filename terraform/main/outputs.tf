@@ -52,3 +52,13 @@ output "studio_domain_url" {
   description = "URL of the SageMaker Studio domain; null unless studio.enabled."
   value       = one(module.studio[*].domain_url)
 }
+
+output "endpoint_name" {
+  description = "Name of the endpoint `deno task serve` creates in this environment."
+  value       = local.endpoint_name
+}
+
+output "endpoint_alarm_names" {
+  description = "Rollback alarms of a provisioned endpoint (empty for serverless)."
+  value       = sort([for a in aws_cloudwatch_metric_alarm.endpoint : a.alarm_name])
+}

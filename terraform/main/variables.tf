@@ -199,3 +199,17 @@ variable "studio" {
     error_message = "The Studio domain name must be 1-63 letters, digits and hyphens."
   }
 }
+
+variable "serving" {
+  description = "How `deno task serve` hosts the environment's model: provisioned instances get blue/green rollback alarms (5xx, average latency above latency_threshold_ms); serverless (false, the default) needs none."
+  type = object({
+    provisioned          = bool
+    latency_threshold_ms = optional(number, 1000)
+  })
+  default = { provisioned = false }
+
+  validation {
+    condition     = var.serving.latency_threshold_ms >= 1 && var.serving.latency_threshold_ms <= 60000
+    error_message = "latency_threshold_ms must be between 1 and 60000 (SageMaker's invocation timeout)."
+  }
+}

@@ -4,7 +4,9 @@
  * with a profile per account bootstraps, deploys and runs the dev pipeline;
  * CI, holding one role's credentials from its OIDC token and nothing else,
  * builds the image and promotes to staging and prod; the gate refuses a
- * commit staging never ran; a used environment is destroyed to nothing.
+ * commit staging never ran; CI serves approved models in staging (create,
+ * update, a failed smoke test keeps the old version, delete) and a person's
+ * approval serves one in prod; a used environment is destroyed to nothing.
  *
  * Real Terraform applies every root. The slowest part is not the emulator:
  * the AWS provider waits about 55 s after creating each bucket's lifecycle
@@ -259,6 +261,107 @@ Deno.test({
       assert.equal(rows.find((r: { environment: string }) => r.environment === "prod").latest.commit, COMMIT);
     });
 
+    const serving = timed(
+      "serve in CI: staging create, update, a failed smoke test keeps the old version, delete; prod --approve",
+      async () => {
+        const { SageMakerClient, CreateModelPackageCommand, DescribeEndpointCommand, DescribeModelPackageCommand } =
+          await import("@aws-sdk/client-sagemaker");
+        const clients = {
+          staging: new SageMakerClient(await moto.clientConfig(ACCOUNTS.staging)),
+          prod: new SageMakerClient(await moto.clientConfig(ACCOUNTS.prod)),
+        };
+        // What each pipeline's RegisterModel step leaves (moto's executions run no steps).
+        const register = async (env: "staging" | "prod", status: "Approved" | "PendingManualApproval") =>
+          (await clients[env].send(
+            new CreateModelPackageCommand({
+              ModelPackageGroupName: "mlops-models",
+              ModelApprovalStatus: status,
+              InferenceSpecification: {
+                Containers: [{ Image: imageUri }],
+                SupportedContentTypes: ["text/csv", "application/json"],
+                SupportedResponseMIMETypes: ["application/json", "text/csv"],
+              },
+            }),
+          )).ModelPackageArn!;
+        // What the version's `serve` answers the smoke test (moto runs no containers; see moto_launcher.py).
+        const answers = async (env: "staging" | "prod", bodies: string[]) => {
+          const response = await fetch(`${moto.endpoint}/moto-api/static/sagemaker/endpoint-results`, {
+            method: "POST",
+            body: JSON.stringify({
+              account_id: ACCOUNTS[env],
+              region: REGION,
+              results: bodies.map((Body) => ({ Body, ContentType: "application/json" })),
+            }),
+          });
+          assert.ok(response.ok, await response.text());
+        };
+        const prediction = { label: "Urology", probabilities: { Urology: 0.9, Neurology: 0.1 } };
+        const valid = JSON.stringify({
+          labels: ["Neurology", "Urology"],
+          predictions: [prediction, prediction, prediction],
+        });
+        const stagingCreds = await moto.ciCredentials(roles.MLOPS_STAGING_DEPLOY_ROLE_ARN);
+        const serveStaging = (args: string[]) =>
+          task(dir, ciEnv(base, stagingCreds, "refs/tags/staging", COMMIT), "serve", ["staging", ...args]);
+        const serving = async () =>
+          (await clients.staging.send(new DescribeEndpointCommand({ EndpointName: "mlops-staging" })))
+            .EndpointConfigName;
+        try {
+          await register("staging", "Approved");
+          await answers("staging", [valid]);
+          const v1 = JSON.parse(ok(await serveStaging(["--json"]), "serve staging (create)").stdout);
+          assert.deepEqual([v1.version, v1.commit, v1.status], [1, COMMIT, "succeeded"]);
+          assert.equal(await serving(), v1.endpointConfig);
+
+          await register("staging", "Approved");
+          await answers("staging", [valid]);
+          const v2 = JSON.parse(ok(await serveStaging(["--json"]), "serve staging (update)").stdout);
+          assert.deepEqual([v2.version, v2.previousVersion], [2, 1]);
+          assert.equal(await serving(), v2.endpointConfig);
+
+          await register("staging", "Approved");
+          await answers("staging", ['{"error": "Cannot load the model: no model.joblib in \\"/opt/ml/model\\""}']);
+          const broken = await serveStaging([]);
+          assert.equal(broken.code, 1, broken.stderr.slice(-2000));
+          assert.match(
+            broken.stderr,
+            /Version 3 failed its smoke test in staging: .* The previous version serves again/,
+          );
+          assert.equal(await serving(), v2.endpointConfig, "version 2 still serves");
+          const rows = JSON.parse(ok(await laptop("serve", ["status", "--json"]), "serve status").stdout);
+          const staging = rows.find((r: { environment: string }) => r.environment === "staging");
+          assert.deepEqual([staging.current.version, staging.latest.version, staging.latest.status], [2, 3, "failed"]);
+
+          const prodArn = await register("prod", "PendingManualApproval");
+          await answers("prod", [valid]);
+          const prodCreds = await moto.ciCredentials(roles.MLOPS_PROD_DEPLOY_ROLE_ARN);
+          const approved = await task(dir, ciEnv(base, prodCreds, "refs/tags/prod", COMMIT), "serve", [
+            "prod",
+            "--approve",
+            "1",
+            "--reason",
+            "e2e review",
+            "--json",
+          ]);
+          const record = JSON.parse(ok(approved, "serve prod --approve").stdout);
+          assert.match(approved.stderr, /Gate\s+staging served commit c0ffee000000/);
+          assert.deepEqual([record.approval.by, record.approval.reason], ["github:e2e-bot", "e2e review"]);
+          const pkg = await clients.prod.send(new DescribeModelPackageCommand({ ModelPackageName: prodArn }));
+          assert.equal(pkg.ModelApprovalStatus, "Approved");
+
+          const deleted = ok(await serveStaging(["--delete"]), "serve staging --delete");
+          assert.match(
+            deleted.stderr,
+            /Deleted\s+endpoint mlops-staging, 3 endpoint config\(s\), 3 model\(s\) in staging/,
+          );
+          await assert.rejects(serving(), /Could not find endpoint/);
+        } finally {
+          clients.staging.destroy();
+          clients.prod.destroy();
+        }
+      },
+    );
+
     const handDrift = timed("a bucket policy edited by hand shows as drift, not as a code change", async () => {
       const { S3Client, GetBucketPolicyCommand, PutBucketPolicyCommand } = await import("@aws-sdk/client-s3");
       const s3 = new S3Client(await moto.clientConfig(ACCOUNTS.dev));
@@ -326,9 +429,15 @@ Deno.test({
       }
     });
 
-    await step("promotions in CI: staging, prod, status, gate (alongside: drift and destroy of dev)", async () => {
-      await Promise.all([promoteStaging().then(promoteProd).then(status).then(gate), handDrift().then(destroyDev)]);
-    });
+    await step(
+      "promotions and serving in CI: staging, prod, status, gate, serve (alongside: drift and destroy of dev)",
+      async () => {
+        await Promise.all([
+          promoteStaging().then(promoteProd).then(status).then(gate).then(serving),
+          handDrift().then(destroyDev),
+        ]);
+      },
+    );
 
     const total = (performance.now() - began) / 1000;
     console.log(

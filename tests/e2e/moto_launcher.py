@@ -17,6 +17,7 @@ import select
 import socket
 import sys
 import threading
+from urllib.parse import unquote
 
 from werkzeug.serving import make_server
 
@@ -28,6 +29,8 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker import utils as sm_utils
 from moto.sagemaker.exceptions import ConflictException, ResourceNotFound, ValidationError
+from moto.sagemakerruntime import models as rt_models
+from moto.sagemakerruntime import responses as rt_responses
 
 
 # --- ECR -------------------------------------------------------------------
@@ -140,6 +143,65 @@ def _delete_model_package_group(self):
     del backend.model_package_groups[name]
     return "{}"
 
+
+# AWS: UpdateEndpoint moves an endpoint to another endpoint config; it keeps
+# serving the old one until the new one is up, then is InService on the new
+# one (a missing endpoint or config is a ValidationException). moto lacks
+# UpdateEndpoint; its endpoints are InService at once, so the switch is too.
+def _update_endpoint(self):
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        arn = sm_models.FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    config_name = self._get_param("EndpointConfigName")
+    config = backend.describe_endpoint_config(config_name)
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.last_modified_time = sm_models.utcnow()
+    return json.dumps({"EndpointArn": endpoint.arn})
+
+
+sm_responses.SageMakerResponse.update_endpoint = _update_endpoint
+
+
+# --- SageMaker Runtime -----------------------------------------------------
+# AWS: every InvokeEndpoint reaches the container that serves the endpoint
+# now, and a missing endpoint is a ValidationError. moto runs no containers:
+# it answers any endpoint name from a queue of results (set through
+# /moto-api/static/sagemaker/endpoint-results) and caches one answer per
+# endpoint and request body, so a second version behind the same endpoint
+# would get the first one's answer. Refuse missing endpoints, and take every
+# answer fresh from the queue: the test queues what each version's `serve`
+# would answer, standing in for the container moto cannot run.
+_original_invoke_endpoint = rt_models.SageMakerRuntimeBackend.invoke_endpoint
+
+
+def _invoke_endpoint(self, endpoint_name, unique_repr):
+    endpoints = sm_models.sagemaker_backends[self.account_id][self.region_name].endpoints
+    if endpoint_name not in endpoints:
+        raise ValidationError(message=f"Endpoint {endpoint_name} of account {self.account_id} not found.")
+    self.results.pop(endpoint_name, None)
+    return _original_invoke_endpoint(self, endpoint_name, unique_repr)
+
+
+rt_models.SageMakerRuntimeBackend.invoke_endpoint = _invoke_endpoint
+
+# AWS takes the endpoint name from the path (/endpoints/<name>/invocations);
+# moto's server mode leaves that path parameter unset (EndpointName None).
+_original_invoke_response = rt_responses.SageMakerRuntimeResponse.invoke_endpoint
+
+
+def _invoke_endpoint_response(self):
+    params = self._get_params()
+    if not params.get("EndpointName"):
+        name = unquote(self.path.split("/")[2])
+        self._get_params = lambda: {**params, "EndpointName": name}
+    return _original_invoke_response(self)
+
+
+rt_responses.SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint_response
 
 sm_responses.SageMakerResponse.list_pipeline_execution_steps = _list_pipeline_execution_steps
 sm_responses.SageMakerResponse.delete_model_package = _delete_model_package

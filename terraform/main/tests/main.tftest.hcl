@@ -233,6 +233,79 @@ run "studio_is_opt_in_and_has_no_nat" {
   }
 }
 
+# SageMaker hosting runs the image with the execution role: it pulls the image,
+# reads the model archive from the bucket, writes /aws/sagemaker/Endpoints/* logs
+# and metrics. The role already has exactly that; pin it.
+run "execution_role_can_host_the_model" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for needed in [
+        { action = "s3:GetObject", resource = "arn:aws:s3:::mlops-ml-prod-444444444444/*" },
+        { action = "ecr:BatchGetImage", resource = "arn:aws:ecr:eu-west-1:111111111111:repository/mlops-training" },
+        { action = "logs:PutLogEvents", resource = "arn:aws:logs:eu-west-1:444444444444:log-group:/aws/sagemaker/*" },
+        { action = "cloudwatch:PutMetricData", resource = "*" },
+        ] : anytrue([
+          for s in jsondecode(aws_iam_role_policy.execution.policy).Statement :
+          s.Effect == "Allow" && contains(flatten([s.Action]), needed.action) && contains(flatten([s.Resource]), needed.resource)
+      ])
+    ])
+    error_message = "The execution role must be able to pull the image, read the model, and write endpoint logs and metrics."
+  }
+}
+
+run "serverless_endpoints_need_no_alarms" {
+  command = apply
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.endpoint) == 0 && length(output.endpoint_alarm_names) == 0 && output.endpoint_name == "mlops-prod"
+    error_message = "A serverless endpoint (the default) gets no alarms; the endpoint is named <name>-<env>."
+  }
+}
+
+run "provisioned_endpoints_get_rollback_alarms" {
+  command = apply
+
+  variables {
+    serving = { provisioned = true, latency_threshold_ms = 500 }
+  }
+
+  assert {
+    condition     = output.endpoint_alarm_names == tolist(["mlops-prod-5xx", "mlops-prod-latency"])
+    error_message = "A provisioned endpoint gets the two alarms serve names as rollback triggers."
+  }
+
+  assert {
+    condition = alltrue([
+      for a in aws_cloudwatch_metric_alarm.endpoint :
+      a.namespace == "AWS/SageMaker" && a.dimensions == tomap({ EndpointName = "mlops-prod", VariantName = "AllTraffic" })
+      && a.treat_missing_data == "notBreaching" && a.comparison_operator == "GreaterThanThreshold"
+    ])
+    error_message = "The alarms watch the endpoint's AllTraffic variant and stay quiet without traffic."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.endpoint["5xx"].metric_name == "Invocation5XXErrors"
+      && aws_cloudwatch_metric_alarm.endpoint["5xx"].threshold == 0
+      && aws_cloudwatch_metric_alarm.endpoint["latency"].metric_name == "ModelLatency"
+      && aws_cloudwatch_metric_alarm.endpoint["latency"].threshold == 500000
+    )
+    error_message = "Any 5xx, or an average model latency above the threshold (in microseconds), rolls back."
+  }
+}
+
+run "rejects_a_latency_threshold_above_the_invocation_timeout" {
+  command = plan
+
+  variables {
+    serving = { provisioned = true, latency_threshold_ms = 120000 }
+  }
+
+  expect_failures = [var.serving]
+}
+
 run "rejects_a_malformed_account_id" {
   command = plan
 

@@ -2,8 +2,9 @@
 #   - the GitHub Actions OIDC provider,
 #   - the permissions boundary that caps every workload role (no IAM except
 #     passing a workload role to SageMaker),
-#   - the deploy role (apply the main stack, upsert/run the pipeline, write
-#     this environment's promotion records),
+#   - the deploy role (apply the main stack, upsert/run the pipeline, serve
+#     approved models on the environment's endpoint, write this environment's
+#     promotion and serving records),
 #   - the read-only plan role (refresh + state read; plans run with -lock=false),
 #   - the account-wide S3 public access block.
 # The workload roles of the main stack live on the IAM path "/<name>-workload/";
@@ -25,6 +26,10 @@ locals {
 
   iam_arn_prefix       = "arn:${local.partition}:iam::${var.account_id}"
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${var.region}:${var.account_id}"
+
+  # `deno task serve` names the environment's endpoint "<name>-<env>" and its models and endpoint
+  # configs "<name>-<env>-v<version>…"; the deploy role manages only those.
+  serving_prefix = "${var.name}-${var.environment}"
 
   boundary_policy_arn = "${local.iam_arn_prefix}:policy/${var.boundary_policy_name}"
   deploy_role_arn     = "${local.iam_arn_prefix}:role/${var.deploy_role_name}"
@@ -183,6 +188,46 @@ locals {
       ]
     },
     {
+      # deno task serve: models from approved packages, endpoint configs, the endpoint, and the
+      # smoke test through InvokeEndpoint; nothing outside the environment's serving prefix.
+      Sid    = "SageMakerHosting"
+      Effect = "Allow"
+      Action = [
+        "sagemaker:CreateModel",
+        "sagemaker:DescribeModel",
+        "sagemaker:DeleteModel",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:DeleteEndpointConfig",
+        "sagemaker:CreateEndpoint",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:AddTags",
+        "sagemaker:ListTags",
+      ]
+      Resource = [
+        "${local.sagemaker_arn_prefix}:model/${local.serving_prefix}-v*",
+        "${local.sagemaker_arn_prefix}:endpoint-config/${local.serving_prefix}-v*",
+        "${local.sagemaker_arn_prefix}:endpoint/${local.serving_prefix}",
+      ]
+    },
+    {
+      # Provisioned endpoints: the main stack's rollback alarms, which a blue/green update reads.
+      Sid    = "EndpointAlarms"
+      Effect = "Allow"
+      Action = [
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+      ]
+      Resource = "arn:${local.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${local.serving_prefix}-*"
+    },
+    {
       # Jobs started by a pipeline get generated names: read-only, this account.
       Sid    = "SageMakerJobsRead"
       Effect = "Allow"
@@ -200,8 +245,11 @@ locals {
       Sid    = "SageMakerList"
       Effect = "Allow"
       Action = [
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListEndpoints",
         "sagemaker:ListModelPackageGroups",
         "sagemaker:ListModelPackages",
+        "sagemaker:ListModels",
         "sagemaker:ListPipelines",
         "sagemaker:ListProcessingJobs",
         "sagemaker:ListTrainingJobs",

@@ -399,6 +399,51 @@ run "deploy_roles_cannot_escalate_through_iam_or_s3" {
   }
 }
 
+# deno task serve: each deploy role manages only its own environment's endpoint
+# "<name>-<env>", its models and endpoint configs "<name>-<env>-v…", and the
+# rollback alarms named after it; no other statement grants a hosting action,
+# and workload roles (the boundary) get no hosting control at all.
+run "deploy_roles_serve_only_their_environment_endpoint" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for env, m in { dev = module.dev, staging = module.staging, prod = module.prod } :
+      one([for s in jsondecode(m.deploy_role_policy).Statement : s.Resource if s.Sid == "SageMakerHosting"]) == [
+        "arn:aws:sagemaker:eu-west-1:${var.environments[env].account_id}:model/mlops-${env}-v*",
+        "arn:aws:sagemaker:eu-west-1:${var.environments[env].account_id}:endpoint-config/mlops-${env}-v*",
+        "arn:aws:sagemaker:eu-west-1:${var.environments[env].account_id}:endpoint/mlops-${env}",
+      ]
+      && one([for s in jsondecode(m.deploy_role_policy).Statement : s.Resource if s.Sid == "EndpointAlarms"]) == "arn:aws:cloudwatch:eu-west-1:${var.environments[env].account_id}:alarm:mlops-${env}-*"
+    ])
+    error_message = "A deploy role may manage only its environment's endpoint, models, endpoint configs and alarms, by name prefix."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for m in [module.dev, module.staging, module.prod] : [
+        for s in jsondecode(m.deploy_role_policy).Statement : s.Sid == "SageMakerHosting"
+        if s.Effect == "Allow" && length(setintersection(flatten([s.Action]), [
+          "sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:CreateEndpointConfig", "sagemaker:DeleteEndpointConfig",
+          "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint",
+        ])) > 0
+      ]
+    ]))
+    error_message = "Only the SageMakerHosting statement may grant hosting actions."
+  }
+
+  assert {
+    condition = !anytrue(flatten([
+      for m in [module.dev, module.staging, module.prod] : [
+        for s in jsondecode(m.boundary_policy).Statement : [
+          for a in flatten([s.Action]) : can(regex("^sagemaker:(Create|Update|Delete)(Model|Endpoint)", a)) && a != "sagemaker:CreateModelPackage"
+        ]
+      ]
+    ]))
+    error_message = "Workload roles may not create, change or delete models or endpoints (the deploy role serves)."
+  }
+}
+
 run "rejects_a_malformed_workload_role_name" {
   command = plan
 
