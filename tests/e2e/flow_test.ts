@@ -213,15 +213,16 @@ Deno.test({
       },
     );
 
+    /** `deno task <name> <env> …` as the environment's tag-triggered CI job runs it (its deploy role only). */
+    const inCi = async (env: "staging" | "prod", name: string, args: string[], commit = COMMIT) => {
+      const creds = await moto.ciCredentials(roles[`MLOPS_${env.toUpperCase()}_DEPLOY_ROLE_ARN`]);
+      return task(dir, ciEnv(base, creds, `refs/tags/${env}`, commit), name, [env, ...args]);
+    };
+
     const promoteStaging = timed(
       "promote staging in CI: the staging deploy role finds the image in operations",
       async () => {
-        const creds = await moto.ciCredentials(roles.MLOPS_STAGING_DEPLOY_ROLE_ARN);
-        const run = await task(dir, ciEnv(base, creds, "refs/tags/staging", COMMIT), "promote", [
-          "staging",
-          "--wait",
-          "--json",
-        ]);
+        const run = await inCi("staging", "promote", ["--wait", "--json"]);
         ok(run, "promote staging");
         const record = JSON.parse(run.stdout);
         assert.equal(record.status, "succeeded");
@@ -231,12 +232,7 @@ Deno.test({
     );
 
     const promoteProd = timed("promote prod in CI: the gate passes on staging's record", async () => {
-      const creds = await moto.ciCredentials(roles.MLOPS_PROD_DEPLOY_ROLE_ARN);
-      const run = await task(dir, ciEnv(base, creds, "refs/tags/prod", COMMIT), "promote", [
-        "prod",
-        "--wait",
-        "--json",
-      ]);
+      const run = await inCi("prod", "promote", ["--wait", "--json"]);
       ok(run, "promote prod");
       assert.match(run.stderr, /Gate\s+staging ran c0ffee000000/);
       assert.equal(JSON.parse(run.stdout).imageUri, imageUri);
@@ -252,8 +248,7 @@ Deno.test({
     });
 
     const gate = timed("the gate refuses a commit staging never ran", async () => {
-      const creds = await moto.ciCredentials(roles.MLOPS_PROD_DEPLOY_ROLE_ARN);
-      const run = await task(dir, ciEnv(base, creds, "refs/tags/prod", UNPROMOTED), "promote", ["prod"]);
+      const run = await inCi("prod", "promote", [], UNPROMOTED);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /Refusing to promote to prod: staging has never promoted commit badc0de00000/);
       assert.doesNotMatch(run.stderr, /^\s+at /m, "no stack trace");
