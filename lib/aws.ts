@@ -150,6 +150,23 @@ export interface Identity {
   arn: string;
 }
 
+/**
+ * Every item of a paginated AWS listing: calls `page` with each `NextToken`
+ * until the service returns none.
+ */
+export async function allPages<T>(
+  page: (token: string | undefined) => Promise<{ items: T[] | undefined; next: string | undefined }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    const out = await page(token);
+    items.push(...(out.items ?? []));
+    token = out.next;
+  } while (token);
+  return items;
+}
+
 /** Whether an SDK error means "no such object / resource" (HTTP 404). */
 export function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -12,6 +12,7 @@
  * @module
  */
 import { TaskError } from "./cli.ts";
+import { parseCsv } from "./csv.ts";
 
 /** The dataset settings of the config (`pipeline.dataset`). */
 export interface DatasetColumns {
@@ -22,23 +23,9 @@ export interface DatasetColumns {
 /** At most this many header names are quoted back in a message. */
 const MAX_NAMES = 8;
 
-/** The names of a CSV header line (RFC 4180 quoting). */
+/** The names of a CSV header line (RFC 4180 quoting), trimmed. */
 export function csvHeader(line: string): string[] {
-  const names: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
-    if (quoted) {
-      if (char === '"' && line[i + 1] === '"') (current += '"'), i++;
-      else if (char === '"') quoted = false;
-      else current += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ",") (names.push(current.trim()), current = "");
-    else current += char;
-  }
-  names.push(current.trim());
-  return names;
+  return (parseCsv(line)[0] ?? [""]).map((name) => name.trim());
 }
 
 function shown(names: string[]): string {

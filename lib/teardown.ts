@@ -23,11 +23,12 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SageMakerClient } from "@aws-sdk/client-sagemaker";
-import { isNotFound } from "./aws.ts";
+import { allPages, isNotFound } from "./aws.ts";
 import { TaskError } from "./cli.ts";
 import type { Environment } from "./config.ts";
 import type { TaskContext } from "./context.ts";
 import { log } from "./log.ts";
+import { isMissingPipeline } from "./pipeline/sagemaker.ts";
 
 /** What remains in an environment outside Terraform's state. */
 export interface Leftovers {
@@ -161,45 +162,38 @@ export class EnvironmentTeardown {
       await this.sagemaker.send(new DescribePipelineCommand({ PipelineName: this.pipeline }));
       return true;
     } catch (error) {
-      if ((error as Error).name === "ResourceNotFound") return false;
+      if (isMissingPipeline(error)) return false;
       throw error;
     }
   }
 
   async #runningExecutions(): Promise<string[]> {
     const { ListPipelineExecutionsCommand } = await import("@aws-sdk/client-sagemaker");
-    const arns: string[] = [];
-    let NextToken: string | undefined;
-    do {
+    const executions = await allPages(async (NextToken) => {
       const page = await this.sagemaker.send(
         new ListPipelineExecutionsCommand({ PipelineName: this.pipeline, NextToken }),
       );
-      for (const e of page.PipelineExecutionSummaries ?? []) {
-        if (e.PipelineExecutionStatus === "Executing" && e.PipelineExecutionArn) arns.push(e.PipelineExecutionArn);
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-    return arns;
+      return { items: page.PipelineExecutionSummaries, next: page.NextToken };
+    });
+    return executions.filter((e) => e.PipelineExecutionStatus === "Executing" && e.PipelineExecutionArn)
+      .map((e) => e.PipelineExecutionArn!);
   }
 
   async #modelPackages(): Promise<string[]> {
     const { ListModelPackagesCommand } = await import("@aws-sdk/client-sagemaker");
-    const arns: string[] = [];
-    let NextToken: string | undefined;
     try {
-      do {
+      const packages = await allPages(async (NextToken) => {
         const page = await this.sagemaker.send(
           new ListModelPackagesCommand({ ModelPackageGroupName: this.modelPackageGroup, NextToken }),
         );
-        arns.push(...(page.ModelPackageSummaryList ?? []).map((p) => p.ModelPackageArn!));
-        NextToken = page.NextToken;
-      } while (NextToken);
+        return { items: page.ModelPackageSummaryList, next: page.NextToken };
+      });
+      return packages.map((p) => p.ModelPackageArn!);
     } catch (error) {
       // A group that does not exist holds no versions.
-      if ((error as Error).name === "ResourceNotFound" || (error as Error).name === "ValidationException") return [];
+      if (isMissingPipeline(error) || (error as Error).name === "ValidationException") return [];
       throw error;
     }
-    return arns;
   }
 
   /** Deletes everything {@linkcode inventory} found; each part is safe to repeat. */
@@ -221,7 +215,7 @@ export class EnvironmentTeardown {
         new DeletePipelineCommand({ PipelineName: name, ClientRequestToken: crypto.randomUUID() }),
       )
         .catch((error) => {
-          if ((error as Error).name !== "ResourceNotFound") throw error;
+          if (!isMissingPipeline(error)) throw error;
         });
     }
     for (const step of this.steps) await step.run();

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { PythonEnv } from "../lib/python_env.ts";
-import { parseCsv, predictionsProblem, sampleTexts } from "../lib/serving/predictions.ts";
+import { parseCsv } from "../lib/csv.ts";
+import { predictionsProblem, sampleTexts } from "../lib/serving/predictions.ts";
 import { firstLine, toCsv } from "../lib/serving/local.ts";
 import { REPO, runTask, spawnTask, writeConfig } from "./helpers.ts";
 

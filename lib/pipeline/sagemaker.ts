@@ -25,6 +25,7 @@ import {
   UpdatePipelineCommand,
 } from "@aws-sdk/client-sagemaker";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { allPages } from "../aws.ts";
 import { TaskError } from "../cli.ts";
 import { sha256Hex } from "../hash.ts";
 import { log } from "../log.ts";
@@ -58,7 +59,7 @@ function errorName(error: unknown): string {
 }
 
 /** SageMaker answers a call naming a missing pipeline with the error code `ResourceNotFound`. */
-function isMissingPipeline(error: unknown): boolean {
+export function isMissingPipeline(error: unknown): boolean {
   return errorName(error) === "ResourceNotFound";
 }
 
@@ -173,15 +174,12 @@ export class PipelineService {
   /** Status of an execution and each of its steps. */
   async state(arn: string): Promise<ExecutionState> {
     const execution = await this.client.send(new DescribePipelineExecutionCommand({ PipelineExecutionArn: arn }));
-    const steps: PipelineExecutionStep[] = [];
-    let next: string | undefined;
-    do {
+    const steps: PipelineExecutionStep[] = await allPages(async (NextToken) => {
       const page = await this.client.send(
-        new ListPipelineExecutionStepsCommand({ PipelineExecutionArn: arn, NextToken: next, SortOrder: "Ascending" }),
+        new ListPipelineExecutionStepsCommand({ PipelineExecutionArn: arn, NextToken, SortOrder: "Ascending" }),
       );
-      steps.push(...(page.PipelineExecutionSteps ?? []));
-      next = page.NextToken;
-    } while (next);
+      return { items: page.PipelineExecutionSteps, next: page.NextToken };
+    });
     return {
       arn,
       status: execution.PipelineExecutionStatus ?? "Unknown",

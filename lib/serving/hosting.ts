@@ -18,6 +18,7 @@
  */
 import type { ProductionVariant, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
+import { allPages } from "../aws.ts";
 import { TaskError } from "../cli.ts";
 import { log } from "../log.ts";
 import { sleep as interruptibleSleep } from "../process.ts";
@@ -305,13 +306,13 @@ export class Hosting {
       const out = await this.sagemaker.send(
         new sdk.ListEndpointConfigsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
-      return { names: (out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!), next: out.NextToken };
+      return { items: (out.EndpointConfigs ?? []).map((c) => c.EndpointConfigName!), next: out.NextToken };
     });
     const models = await pagedNames(prefix, async (NextToken) => {
       const out = await this.sagemaker.send(
         new sdk.ListModelsCommand({ NameContains: prefix, NextToken, MaxResults: 100 }),
       );
-      return { names: (out.Models ?? []).map((m) => m.ModelName!), next: out.NextToken };
+      return { items: (out.Models ?? []).map((m) => m.ModelName!), next: out.NextToken };
     });
     return { endpoint: (await this.endpoint(endpoint)) ? endpoint : null, configs, models };
   }
@@ -334,18 +335,12 @@ export class Hosting {
 }
 
 /** Every name of a paged listing that starts with `prefix` (NameContains matches anywhere). */
+/** The names a paginated listing returns that start with `prefix` (NameContains matches anywhere). */
 async function pagedNames(
   prefix: string,
-  page: (token: string | undefined) => Promise<{ names: string[]; next?: string }>,
+  page: (token: string | undefined) => Promise<{ items: string[]; next: string | undefined }>,
 ): Promise<string[]> {
-  const names: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await page(token);
-    names.push(...out.names.filter((n) => n.startsWith(prefix)));
-    token = out.next;
-  } while (token);
-  return names;
+  return (await allPages(page)).filter((n) => n.startsWith(prefix));
 }
 
 function tagList(tags: Record<string, string>): { Key: string; Value: string }[] {

@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+import { parseCsv } from "../csv.ts";
 import { table } from "../log.ts";
 
 /** The JSON answer of `POST /invocations`. */
@@ -38,34 +39,6 @@ export function predictionsProblem(answer: unknown, count: number): string | nul
     }
   }
   return null;
-}
-
-/** Parses CSV text (RFC 4180: quotes, doubled quotes, newlines inside quotes) into records. */
-export function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') field += text[++i];
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      record.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += c;
-  }
-  if (field || record.length) records.push([...record, field]);
-  return records;
 }
 
 /** The first `count` non-empty texts of `column` in a CSV dataset. */
