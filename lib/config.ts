@@ -29,17 +29,9 @@ import {
   string,
 } from "./config_fields.ts";
 
-/** The deployment environments, in promotion order. */
-export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
-/** One of {@linkcode ENVIRONMENTS}. */
-export type Environment = typeof ENVIRONMENTS[number];
-/** Environments plus the operations account. */
-export type AccountName = Environment | "operations";
+import { type AccountName, type Environment, ENVIRONMENTS, isEnvironment } from "./environments.ts";
 
-/** Whether `value` names an environment. */
-export function isEnvironment(value: string): value is Environment {
-  return (ENVIRONMENTS as readonly string[]).includes(value);
-}
+export { type AccountName, type Environment, ENVIRONMENTS, isEnvironment };
 
 const accountId = string({
   description: "The 12-digit AWS account id.",
@@ -296,6 +288,11 @@ const configSchema = object({
 export type ConfigData = z.output<typeof configSchema>;
 /** Settings of one environment. */
 export type EnvironmentSettings = ConfigData["environments"][Environment];
+
+/** The schema file's exact text (`mlops.config.schema.json`). */
+export function schemaText(): string {
+  return JSON.stringify(configJsonSchema(), null, 2) + "\n";
+}
 
 /** The JSON Schema of the config file, generated from the validating schema. */
 export function configJsonSchema(): Record<string, unknown> {

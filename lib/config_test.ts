@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { Config, ConfigError, configJsonSchema, hyperparameterProblem, lineAndColumn } from "./config.ts";
+import { Config, ConfigError, configJsonSchema, hyperparameterProblem, lineAndColumn, schemaText } from "./config.ts";
 import { exampleConfig, REPO } from "../tests/helpers.ts";
-import { schemaText } from "../tasks/schema.ts";
 
 async function exampleText(edit: (c: Record<string, unknown>) => void = () => {}): Promise<string> {
   const config = await exampleConfig() as unknown as Record<string, unknown>;

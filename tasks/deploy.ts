@@ -17,7 +17,7 @@
  *   deno task deploy dev --plan --markdown
  */
 import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
-import { ENVIRONMENTS } from "../lib/config.ts";
+import { ENVIRONMENTS } from "../lib/environments.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({

@@ -8,7 +8,7 @@
  *   deno task destroy dev --yes --confirm dev
  */
 import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
-import { ENVIRONMENTS, isEnvironment } from "../lib/config.ts";
+import { ENVIRONMENTS, isEnvironment } from "../lib/environments.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({

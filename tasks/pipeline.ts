@@ -10,7 +10,7 @@
  *   deno task pipeline definition --env dev --offline
  */
 import { defineTask, ExitCode, TaskError, UsageError } from "../lib/cli.ts";
-import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
+import { type Environment, ENVIRONMENTS } from "../lib/environments.ts";
 import { AWS_OPTIONS } from "../lib/task_options.ts";
 
 /** Milliseconds between status polls of watch (MLOPS_POLL_MS overrides, for tests). */

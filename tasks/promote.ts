@@ -11,7 +11,7 @@
  *   deno task promote status
  */
 import { defineTask, ExitCode } from "../lib/cli.ts";
-import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
+import { type Environment, ENVIRONMENTS } from "../lib/environments.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 export const task = defineTask({

@@ -7,12 +7,6 @@
  *   deno task schema
  */
 import { defineTask } from "../lib/cli.ts";
-import { configJsonSchema } from "../lib/config.ts";
-
-/** The schema file's exact text. */
-export function schemaText(): string {
-  return JSON.stringify(configJsonSchema(), null, 2) + "\n";
-}
 
 export const task = defineTask({
   name: "schema",
@@ -22,6 +16,8 @@ export const task = defineTask({
   usesConfig: false,
   examples: ["deno task schema"],
   async run() {
+    // Loaded here, not at the top: `--help` needs no schema library.
+    const { schemaText } = await import("../lib/config.ts");
     await Deno.writeTextFile("mlops.config.schema.json", schemaText());
     console.error("Wrote mlops.config.schema.json");
   },

@@ -18,7 +18,7 @@
  *   deno task serve status
  */
 import { defineTask, ExitCode, UsageError } from "../lib/cli.ts";
-import { type Environment, ENVIRONMENTS } from "../lib/config.ts";
+import { type Environment, ENVIRONMENTS } from "../lib/environments.ts";
 import { AWS_OPTIONS } from "../lib/task_options.ts";
 
 /** A positive integer version from a flag, or a usage error naming the flag. */

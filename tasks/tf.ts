@@ -9,7 +9,7 @@
  *   deno task tf operations --offline -- plan
  */
 import { defineTask, UsageError } from "../lib/cli.ts";
-import { ENVIRONMENTS } from "../lib/config.ts";
+import { ENVIRONMENTS } from "../lib/environments.ts";
 import { TERRAFORM_OPTIONS } from "../lib/task_options.ts";
 
 const ROOT_CHOICES = ["backend", "operations", "main"] as const;
