@@ -408,10 +408,15 @@ export class TerraformRoot {
     );
   }
 
+  /** Terraform's data directory for this root (`TF_DATA_DIR`): backend, modules, providers. */
+  get dataDir(): string {
+    return join(this.workDir, "data");
+  }
+
   /** Environment of every terraform child process. */
   childEnv(): Record<string, string | undefined> {
     const env: Record<string, string | undefined> = {
-      TF_DATA_DIR: join(this.workDir, "data"),
+      TF_DATA_DIR: this.dataDir,
       TF_PLUGIN_CACHE_DIR: this.pluginCacheDir,
       TF_IN_AUTOMATION: "1",
       TF_INPUT: "0",

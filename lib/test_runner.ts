@@ -16,6 +16,7 @@ import { run } from "./process.ts";
 import { PythonEnv } from "./python_env.ts";
 import { TaskError } from "./cli.ts";
 import { providerMirrorProblem, resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
+import { ProviderPool } from "./provider_server.ts";
 
 /** Pass/fail counts of one step. */
 export interface Counts {
@@ -124,6 +125,14 @@ export function timingTable(output: string): string | null {
   if (start === -1) return null;
   const end = lines.findIndex((l, i) => i > start && !/^\s+\d+\.\d\s/.test(l));
   return lines.slice(start, end === -1 ? undefined : end).join("\n");
+}
+
+/**
+ * Whether `terraform test` runs attach to one shared provider process per binary instead of
+ * Terraform starting the provider for every run, phase and alias; MLOPS_SHARED_PROVIDER=0 turns it off.
+ */
+export function sharesProviders(env: Record<string, string | undefined> = Deno.env.toObject()): boolean {
+  return env.MLOPS_SHARED_PROVIDER !== "0";
 }
 
 /** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */
@@ -239,21 +248,35 @@ export async function runSuites(
       })),
     );
     jobs.push(inits);
-    for (const [i, name] of ROOT_NAMES.entries()) {
-      jobs.push(runSequence("terraform", async () => {
+    // The roots' tests mock every provider, so one provider process can serve them all (see provider_server.ts).
+    const pool = inits.then(async (initialized) =>
+      initialized.length === ROOT_NAMES.length && initialized.every((r) => r.ok) && sharesProviders()
+        ? await ProviderPool.start(roots.map((root) => root.dataDir))
+        : null
+    );
+    const rootJobs = ROOT_NAMES.map((name, i) =>
+      runSequence("terraform", async () => {
         const initialized = await inits;
         if (initialized.length !== ROOT_NAMES.length || !initialized.every((r) => r.ok)) return [];
         const root = roots[i];
+        const env = (await pool)?.envFor(root.dataDir) ?? {};
         const terraform = (args: string[]) => async () => {
-          const r = await root.terraform(args, { capture: true, captureStderr: true });
+          const r = await root.terraform(args, { capture: true, captureStderr: true, env });
           return { code: r.code, output: `${r.stdout}${r.stderr}` };
         };
         return [
           { step: `${name}: validate`, fn: terraform(["validate"]) },
           { step: `${name}: terraform test`, fn: terraform(["test"]) },
         ];
-      }));
-    }
+      })
+    );
+    jobs.push(...rootJobs);
+    jobs.push(
+      Promise.all(rootJobs).then(async () => {
+        await (await pool)?.stop();
+        return [];
+      }),
+    );
   }
   if (suites.includes("python")) {
     jobs.push(runSequence("python", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mirrorNotice, parseCounts, timingTable } from "./test_runner.ts";
+import { mirrorNotice, parseCounts, sharesProviders, timingTable } from "./test_runner.ts";
 
 Deno.test("without a provider mirror, the suites that run Terraform are announced once, with the fix", () => {
   const notice = mirrorNotice(null, ["static", "deno"]);
@@ -31,4 +31,10 @@ Deno.test("timingTable picks a suite's own timing block out of its output, and n
     "e2e step timings (s):\n     1.0  doctor\n   150.2  bootstrap\n   301.7  total (wall clock)",
   );
   assert.equal(timingTable("ok | 3 passed | 0 failed"), null);
+});
+
+Deno.test("terraform test shares one provider process unless MLOPS_SHARED_PROVIDER=0", () => {
+  assert.equal(sharesProviders({}), true);
+  assert.equal(sharesProviders({ MLOPS_SHARED_PROVIDER: "1" }), true);
+  assert.equal(sharesProviders({ MLOPS_SHARED_PROVIDER: "0" }), false);
 });
