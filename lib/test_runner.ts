@@ -31,6 +31,8 @@ export interface StepResult {
   ok: boolean;
   counts: Counts | null;
   seconds: number;
+  /** When the step ended (`performance.now()`, ms). */
+  endedAt: number;
   output: string;
 }
 
@@ -73,7 +75,8 @@ async function runStep(suite: string, step: Step): Promise<StepResult> {
   }
   const counts = parseCounts(output);
   const ok = code === 0 && (counts?.failed ?? 0) === 0;
-  return { suite, step: step.step, ok, counts, seconds: (performance.now() - started) / 1000, output };
+  const endedAt = performance.now();
+  return { suite, step: step.step, ok, counts, seconds: (endedAt - started) / 1000, endedAt, output };
 }
 
 async function runSequence(suite: string, steps: (() => Promise<Step[]>) | Step[]): Promise<StepResult[]> {
@@ -82,7 +85,15 @@ async function runSequence(suite: string, steps: (() => Promise<Step[]>) | Step[
   try {
     list = Array.isArray(steps) ? steps : await steps();
   } catch (error) {
-    return [{ suite, step: "setup", ok: false, counts: null, seconds: 0, output: (error as Error).message }];
+    return [{
+      suite,
+      step: "setup",
+      ok: false,
+      counts: null,
+      seconds: 0,
+      endedAt: performance.now(),
+      output: (error as Error).message,
+    }];
   }
   for (const step of list) {
     const result = await runStep(suite, step);
@@ -135,6 +146,19 @@ export function sharesProviders(env: Record<string, string | undefined> = Deno.e
   return env.MLOPS_SHARED_PROVIDER !== "0";
 }
 
+/**
+ * When each suite was done, in seconds from the start of the run, and when all but the e2e flow were:
+ * the figure the suites' time target is about (e2e runs beside them and is timed by its own table).
+ */
+export function suiteWalls(results: Pick<StepResult, "suite" | "endedAt">[], startedAt: number): string {
+  const done = new Map<string, number>();
+  for (const r of results) done.set(r.suite, Math.max(done.get(r.suite) ?? 0, (r.endedAt - startedAt) / 1000));
+  const parts = [...done].filter(([suite]) => suite !== "setup").map(([suite, s]) => `${suite} ${s.toFixed(1)}`);
+  const others = [...done].filter(([suite]) => suite !== "e2e").map(([, s]) => s);
+  const all = others.length > 0 && done.has("e2e") ? `; all but e2e ${Math.max(...others).toFixed(1)}` : "";
+  return `suites done after (s): ${parts.join(", ")}${all}`;
+}
+
 /** The end-to-end suite on moto: its own suite, kept out of the unit and task tests. */
 const E2E_DIR = "tests/e2e";
 
@@ -150,6 +174,7 @@ export async function runSuites(
   suites: string[],
   options: { filter?: string; providerMirror?: string; repoDir?: string } = {},
 ): Promise<boolean> {
+  const startedAt = performance.now();
   const repoDir = options.repoDir ?? Deno.cwd();
   const deno = Deno.execPath();
   const jobs: Promise<StepResult[]>[] = [];
@@ -304,6 +329,7 @@ export async function runSuites(
       r.seconds.toFixed(1),
     ]),
   ));
+  log.info(suiteWalls(results, startedAt));
   log.info("");
   // The plain closing line CI reads: failed steps without their own counts count as one failure each.
   const stepFailures = failedSteps.filter((r) => !r.counts || r.counts.failed === 0).length;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mirrorNotice, parseCounts, sharesProviders, timingTable } from "./test_runner.ts";
+import { mirrorNotice, parseCounts, sharesProviders, suiteWalls, timingTable } from "./test_runner.ts";
 
 Deno.test("without a provider mirror, the suites that run Terraform are announced once, with the fix", () => {
   const notice = mirrorNotice(null, ["static", "deno"]);
@@ -37,4 +37,21 @@ Deno.test("terraform test shares one provider process unless MLOPS_SHARED_PROVID
   assert.equal(sharesProviders({}), true);
   assert.equal(sharesProviders({ MLOPS_SHARED_PROVIDER: "1" }), true);
   assert.equal(sharesProviders({ MLOPS_SHARED_PROVIDER: "0" }), false);
+});
+
+Deno.test("suiteWalls: when each suite was done, and when all but the e2e flow were", () => {
+  const at = (suite: string, seconds: number) => ({ suite, endedAt: 1000 + seconds * 1000 });
+  const results = [
+    at("setup", 2),
+    at("static", 20),
+    at("deno", 90.04),
+    at("e2e", 300),
+    at("deno", 95),
+    at("python", 60),
+  ];
+  assert.equal(
+    suiteWalls(results, 1000),
+    "suites done after (s): static 20.0, deno 95.0, e2e 300.0, python 60.0; all but e2e 95.0",
+  );
+  assert.equal(suiteWalls([at("deno", 12.34)], 1000), "suites done after (s): deno 12.3");
 });
