@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { installArgs } from "./python_env.ts";
+import { exclusiveLock, installArgs } from "./python_env.ts";
 import { REPO } from "../tests/helpers.ts";
 
 const DIR = `${REPO}/training-pipeline`;
@@ -66,4 +66,22 @@ Deno.test("pip takes the lock as the whole dependency tree and refuses a wheel w
   const incomplete = await pipDryRun(`${dir}/incomplete.txt`);
   assert.notEqual(incomplete.code, 0);
   assert.match(incomplete.stderr, /scipy/);
+});
+
+Deno.test("exclusiveLock: one holder at a time, the others wait their turn, and no lock file is left", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/venv.lock`;
+  const events: string[] = [];
+  const hold = async (name: string) => {
+    await using _lock = await exclusiveLock(path);
+    events.push(`${name} in`);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    events.push(`${name} out`);
+  };
+  await Promise.all(["a", "b", "c"].map(hold));
+  assert.equal(events.length, 6);
+  for (let i = 0; i < events.length; i += 2) {
+    assert.equal(events[i].replace(" in", " out"), events[i + 1], `no one entered while ${events[i]}: ${events}`);
+  }
+  assert.deepEqual([...Deno.readDirSync(dir)], [], "the lock file is removed on release");
 });

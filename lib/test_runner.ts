@@ -200,8 +200,8 @@ export async function runSuites(
       },
     ]));
   }
-  // One Python environment for the two suites that use it, ready before either starts:
-  // two pip installs into one directory at once race, and each takes the other's time.
+  // One Python environment for the two suites that use it. PythonEnv.ensure lets one process
+  // prepare it at a time, so the Deno tests start at once and only those that need it wait.
   const venv = suites.includes("deno") || suites.includes("python")
     ? runStep("setup", {
       step: "python venv",
@@ -225,15 +225,12 @@ export async function runSuites(
   const check = suites.includes("static") ? ["--no-check"] : [];
   if (suites.includes("deno")) {
     // Test files run in parallel: most of their time is spent waiting on the processes they spawn.
-    jobs.push(runSequence("deno", async () => {
-      await venv;
-      return [{
-        step: "deno test",
-        argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, `--ignore=${E2E_DIR}`, ...filter],
-        cwd: repoDir,
-        env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()), ...mirrorEnv },
-      }];
-    }));
+    jobs.push(runSequence("deno", [{
+      step: "deno test",
+      argv: [deno, "test", ...DENO_PERMISSIONS, "--parallel", ...check, `--ignore=${E2E_DIR}`, ...filter],
+      cwd: repoDir,
+      env: { NO_COLOR: "1", DENO_JOBS: String(testJobs()), ...mirrorEnv },
+    }]));
   }
   if (suites.includes("e2e")) {
     // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
