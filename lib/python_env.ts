@@ -18,24 +18,9 @@ import { sha256Hex } from "./hash.ts";
 import { log, withProgress } from "./log.ts";
 import { run } from "./process.ts";
 
-/**
- * pip's arguments to install a hashed lock: only its packages, each checked against its sha256.
- * `--no-compile`: byte-compiling every file of every package was three quarters of the install's
- * CPU (13.8 s of 15 s); Python compiles the modules a run imports when it first imports them.
- */
+/** pip's arguments to install a hashed lock: only its packages, each checked against its sha256. */
 export function installArgs(lock: string): string[] {
-  return [
-    "-m",
-    "pip",
-    "install",
-    "--quiet",
-    "--no-compile",
-    "--require-hashes",
-    "--no-deps",
-    "--only-binary=:all:",
-    "-r",
-    lock,
-  ];
+  return ["-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", lock];
 }
 
 /**
