@@ -28,7 +28,17 @@ export async function checkout(aws: FakeAws, extraEnv: Record<string, string> = 
   await writeConfig(dir);
   await writeProfiles(dir, { "mlops-operations": "AKIDOPS", "mlops-dev": "AKIDDEV" });
   const env = { ...isolatedEnv(dir), ...aws.endpointEnv(), ...extraEnv };
-  return { dir, env, task: (name: string, args: string[]) => runTask(name, args, { cwd: dir, env, clearEnv: true }) };
+  const task = (name: string, args: string[]) => runTask(name, args, { cwd: dir, env, clearEnv: true });
+  return {
+    dir,
+    env,
+    task,
+    /**
+     * Initialises dev's main root as the tasks do (`deno task tf` runs init before its command, and later
+     * tasks skip it), with `workspace show` as the command: it loads no provider, unlike a warm-up plan.
+     */
+    initDev: () => task("tf", ["main", "dev", "--", "workspace", "show"]),
+  };
 }
 
 /** A fake AWS with the operations and dev identities and a fake S3. */

@@ -50,9 +50,8 @@ Deno.test({
     const { aws, s3 } = await fakeAws();
     try {
       const [a, b] = [await checkout(aws), await checkout(aws)];
-      // Warm both checkouts (init) so the race is between the plans themselves.
-      assert.equal((await a.task("deploy", ["dev", "--plan"])).code, 3);
-      assert.equal((await b.task("deploy", ["dev", "--plan"])).code, 3);
+      // Initialise both checkouts first so the race is between the plans themselves.
+      for (const c of [a, b]) assert.equal((await c.initDev()).code, 0, "init");
       s3.delayMs = 250;
       const runs = await Promise.all([a, b].map((c) => c.task("deploy", ["dev", "--plan", "--lock-timeout", "0s"])));
       const codes = runs.map((r) => r.code).sort();
@@ -75,7 +74,8 @@ Deno.test({
     const { aws, s3 } = await fakeAws();
     try {
       const laptop = await checkout(aws);
-      assert.equal((await laptop.task("deploy", ["dev", "--plan"])).code, 3, "warm");
+      // Initialised first, so the plan (which holds the lock) starts at once.
+      assert.equal((await laptop.initDev()).code, 0, "init");
       s3.delayMs = 400;
       const child = spawnTask("deploy", ["dev", "--plan"], { cwd: laptop.dir, env: laptop.env, clearEnv: true });
       const lock = `${BUCKET}/${DEV_STATE}.tflock`;
