@@ -80,6 +80,8 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
       { Name: "AccuracyThreshold", Value: "0.8" },
       { Name: "InputDataVersion", Value: sha256 },
     ], "the data version keys Preprocess's cache");
+    const token = sagemaker.executions[0].token ?? "";
+    assert.ok(token.length >= 32 && token.length <= 128, `derived token "${token}" is 32-128 characters`);
 
     sagemaker.failAt = { step: "Evaluate", reason: "AlgorithmError: out of memory" };
     const failed = await task(["start", "--env", "dev", "--wait"]);
@@ -98,10 +100,10 @@ Deno.test("start --wait follows the execution; a failing step exits 1 naming the
 });
 
 Deno.test("start refuses what SageMaker would reject, before any call: closed-set values, hyperparameter ranges, token length", async () => {
-  const { aws, sagemaker, task } = await workspace();
+  // Nothing upserted or uploaded: the checks come before any call (the derived token is checked where a start
+  // succeeds, above).
+  const { aws, task } = await workspace();
   try {
-    assert.equal((await task(["upsert", "--env", "dev", "--image", IMAGE])).code, 0);
-    assert.equal((await task(["upload-data", "--env", "dev"])).code, 0);
     const refused = [
       [
         ["--param", "ModelApprovalStatus=approved"],
@@ -123,11 +125,11 @@ Deno.test("start refuses what SageMaker would reject, before any call: closed-se
       assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
       assert.match(run.stderr, message);
     }
-    assert.equal(aws.callsTo("sagemaker", "StartPipelineExecution").length, 0, "nothing was sent");
+    assert.deepEqual(aws.calls, [], "nothing was sent");
+    // Valid values pass the same checks and go on to AWS: to the data check, which fails here for want of data.
     const ok = await task(["start", "--env", "dev", "--param", "ModelApprovalStatus=Rejected", "--param", "C=0.5"]);
-    assert.equal(ok.code, 0, ok.stderr);
-    const token = sagemaker.executions[0].token ?? "";
-    assert.ok(token.length >= 32 && token.length <= 128, `derived token "${token}" is 32-128 characters`);
+    assert.equal(ok.code, 1, ok.stderr);
+    assert.match(ok.stderr, /error: There is no data at s3:\/\/mlops-dev-ml-222222222222\/data\/sample\.csv\./);
   } finally {
     await aws.close();
   }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runTask, spawnTask, waitUntil } from "./helpers.ts";
-import { promotionWorkspace } from "./promotion_fixture.ts";
+import { promotedWorkspace, promotionWorkspace } from "./promotion_fixture.ts";
 
 Deno.test("dev → staging → prod of one commit builds once and prod runs staging's digest", async () => {
   await using w = await promotionWorkspace();
@@ -40,35 +40,30 @@ Deno.test("dev → staging → prod of one commit builds once and prod runs stag
 });
 
 Deno.test("promoting an unchanged commit again builds nothing and updates no pipeline", async () => {
-  await using w = await promotionWorkspace();
-  assert.equal((await w.promote(["dev", "--wait"])).code, 0);
-  const before = w.aws.calls.length;
+  await using w = await promotedWorkspace(["dev"]);
   const again = await w.promote(["dev", "--wait"]);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(await w.dockerBuilds(), 1);
-  const after = w.aws.calls.slice(before);
-  assert.equal(after.filter((c) => c.action === "UpdatePipeline" || c.action === "CreatePipeline").length, 0);
-  assert.equal(after.filter((c) => c.action === "StartPipelineExecution").length, 1, "started (idempotently)");
+  assert.equal(await w.dockerBuilds(), 0, "the image of the first promotion is reused");
+  const calls = w.aws.calls;
+  assert.equal(calls.filter((c) => c.action === "UpdatePipeline" || c.action === "CreatePipeline").length, 0);
+  assert.equal(calls.filter((c) => c.action === "StartPipelineExecution").length, 1, "started (idempotently)");
   assert.equal(w.sagemaker.executions.length, 1, "the same commit, image and definition start one execution");
 });
 
 Deno.test("prod without a staging record is refused: nothing deployed, no record written", async () => {
-  await using w = await promotionWorkspace();
-  assert.equal((await w.promote(["dev", "--wait"])).code, 0);
-  const terraformBefore = (await w.terraformCalls()).length;
+  await using w = await promotedWorkspace(["dev"]);
   const run = await w.promote(["prod", "--wait"]);
   assert.equal(run.code, 1);
   assert.match(
     run.stderr,
     /error: Refusing to promote to prod: staging has never promoted commit 0123456789ab\. Promote it to staging first\./,
   );
-  assert.equal((await w.terraformCalls()).length, terraformBefore, "nothing deployed");
+  assert.deepEqual(await w.terraformCalls(), [], "nothing deployed");
   assert.equal(w.record("prod", "latest"), undefined, "no record written");
 });
 
 Deno.test("a failing step marks the record failed and exits non-zero; current stays as it was", async () => {
-  await using w = await promotionWorkspace();
-  assert.equal((await w.promote(["dev", "--wait"])).code, 0);
+  await using w = await promotedWorkspace(["dev"]);
   const current = w.record("dev", "current");
   await Deno.writeTextFile(`${w.dir}/deploy.fails`, "");
   const failed = await w.promote(["dev", "--wait"]);
@@ -130,8 +125,9 @@ Deno.test("Ctrl-C while promote waits for the pipeline stops it, records the att
   await using w = await promotionWorkspace();
   w.sagemaker.pollsToFinish = 100_000;
   const child = spawnTask("promote", ["dev", "--wait"], { cwd: w.dir, env: w.env, clearEnv: true });
-  assert.ok(await waitUntil(() => w.sagemaker.executions.length > 0), "the pipeline started");
-  await new Promise((r) => setTimeout(r, 200));
+  // Interrupted once it polls the execution it started: then it is waiting for the pipeline.
+  const waiting = () => w.aws.callsTo("sagemaker", "DescribePipelineExecution").length > 0;
+  assert.ok(await waitUntil(waiting), "the pipeline started and promote waits for it");
   child.kill("SIGINT");
   const out = await child.output();
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));

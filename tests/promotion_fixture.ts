@@ -10,6 +10,9 @@
  * import { promotionWorkspace } from "./promotion_fixture.ts";
  * await using w = await promotionWorkspace();
  * const run = await w.promote(["dev"]);
+ *
+ * // Where `deno task promote dev --wait` and `… staging --wait` left one (run once per test module).
+ * await using p = await promotedWorkspace(["dev", "staging"]);
  * ```
  * @module
  */
@@ -79,4 +82,69 @@ export async function promotionWorkspace(commit = "0123456789abcdef0123456789abc
       await aws.close();
     },
   };
+}
+
+/** A promotion workspace. */
+export type PromotionWorkspace = Awaited<ReturnType<typeof promotionWorkspace>>;
+
+/** What promotions left behind: the fakes' state and the workspace's scratch files. */
+interface PromotedState {
+  dir: string;
+  objects: PromotionWorkspace["s3"]["objects"];
+  repositories: PromotionWorkspace["ecr"]["repositories"];
+  pipelines: PromotionWorkspace["sagemaker"]["pipelines"];
+  executions: PromotionWorkspace["sagemaker"]["executions"];
+}
+
+const promotedStates = new Map<string, Promise<PromotedState>>();
+
+/** The state after `deno task promote <env> --wait` for each of `envs` in order; promoted once per test module. */
+function promotedState(envs: string[]): Promise<PromotedState> {
+  const key = envs.join(" ");
+  let state = promotedStates.get(key);
+  if (!state) {
+    state = (async () => {
+      // Each environment is promoted on top of the state before it, so a longer list costs one more run.
+      await using w = await promotedWorkspace(envs.slice(0, -1));
+      const env = envs.at(-1)!;
+      const run = await w.promote([env, "--wait"]);
+      if (run.code !== 0) throw new Error(`Setting up: deno task promote ${env} --wait failed:\n${run.stderr}`);
+      const { s3, ecr, sagemaker, dir } = w;
+      return structuredClone({
+        dir,
+        objects: s3.objects,
+        repositories: ecr.repositories,
+        pipelines: sagemaker.pipelines,
+        executions: sagemaker.executions,
+      });
+    })();
+    promotedStates.set(key, state);
+  }
+  return state;
+}
+
+/**
+ * A fresh promotion workspace that starts where `deno task promote <env> --wait` for each of `envs` (in order)
+ * left one: the promotion records, the pushed image, the pipelines and their executions, and `.mlops/` (the
+ * saved Terraform outputs). For tests whose subject comes after the promotions: the real promotions run once per
+ * test module, and each such test gets its own copy of what they left instead of running them again.
+ */
+export async function promotedWorkspace(envs: string[]): Promise<PromotionWorkspace> {
+  const w = await promotionWorkspace();
+  if (envs.length === 0) return w;
+  const state = structuredClone(await promotedState(envs));
+  for (const [key, object] of state.objects) w.s3.objects.set(key, object);
+  for (const [name, images] of state.repositories) w.ecr.repositories.set(name, images);
+  for (const [name, pipeline] of state.pipelines) w.sagemaker.pipelines.set(name, pipeline);
+  w.sagemaker.executions.push(...state.executions);
+  await copyDirectory(`${state.dir}/.mlops`, `${w.dir}/.mlops`);
+  return w;
+}
+
+async function copyDirectory(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
 }

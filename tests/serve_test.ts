@@ -13,28 +13,29 @@ import { describeServingLeftovers, Hosting } from "../lib/serving/hosting.ts";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeHosting } from "./fake_hosting.ts";
 import { runTask, type TaskRun } from "./helpers.ts";
-import { promotionWorkspace } from "./promotion_fixture.ts";
+import { promotedWorkspace } from "./promotion_fixture.ts";
 
 const [STAGING, PROD] = ["333333333333", "444444444444"];
 
-async function servingWorkspace() {
-  const w = await promotionWorkspace();
+/**
+ * A workspace where `envs` were promoted (`deno task promote <env> --wait`, run once for the whole file: see
+ * promotedWorkspace), with `serve` to run the task in it.
+ */
+async function servingWorkspace(envs: string[] = []) {
+  const w = await promotedWorkspace(envs);
   return {
     ...w,
     serve: (args: string[], extra: Record<string, string> = {}): Promise<TaskRun> =>
       runTask("serve", args, { cwd: w.dir, env: { ...w.env, ...extra }, clearEnv: true }),
     serving: (environment: string, name: string) => w.record(environment, `serving/${name}`) as ServingRecord,
-    /** Promotes dev and staging (and more), returning staging's image URI. */
-    async promoted(envs = ["dev", "staging"]): Promise<string> {
-      for (const e of envs) assert.equal((await w.promote([e, "--wait"])).code, 0, e);
-      return w.record("staging", "current").imageUri;
-    },
+    /** The image URI staging's promotion pinned. */
+    stagingImage: (): string => w.record("staging", "current").imageUri,
   };
 }
 
 Deno.test("serve staging: create, update to a new version, a failed smoke test keeps the old one, delete", async () => {
-  await using w = await servingWorkspace();
-  const image = await w.promoted();
+  await using w = await servingWorkspace(["dev", "staging"]);
+  const image = w.stagingImage();
 
   w.hosting.register(STAGING, { status: "Approved", image });
   const first = await w.serve(["staging", "--json"]);
@@ -92,8 +93,8 @@ Deno.test("serve staging: create, update to a new version, a failed smoke test k
 });
 
 Deno.test("a first version that fails its smoke test leaves no endpoint behind", async () => {
-  await using w = await servingWorkspace();
-  const image = await w.promoted();
+  await using w = await servingWorkspace(["dev", "staging"]);
+  const image = w.stagingImage();
   w.hosting.register(STAGING, { status: "Approved", image, broken: true });
   const run = await w.serve(["staging"]);
   assert.equal(run.code, 1);
@@ -103,8 +104,8 @@ Deno.test("a first version that fails its smoke test leaves no endpoint behind",
 });
 
 Deno.test("a re-run after an interrupted switch to a failing version puts the recorded version back", async () => {
-  await using w = await servingWorkspace();
-  const image = await w.promoted();
+  await using w = await servingWorkspace(["dev", "staging"]);
+  const image = w.stagingImage();
   w.hosting.register(STAGING, { status: "Approved", image });
   assert.equal((await w.serve(["staging"])).code, 0);
   const v1 = w.serving("staging", "current").endpointConfig;
@@ -125,8 +126,8 @@ Deno.test("a re-run after an interrupted switch to a failing version puts the re
 });
 
 Deno.test("prod: gate on staging's serving, then a person approves the version, then it is served", async () => {
-  await using w = await servingWorkspace();
-  const image = await w.promoted(["dev", "staging", "prod"]);
+  await using w = await servingWorkspace(["dev", "staging", "prod"]);
+  const image = w.stagingImage();
   const pkg = w.hosting.register(PROD, { status: "PendingManualApproval", image });
 
   const gated = await w.serve(["prod", "--approve", "1", "--reason", "metrics reviewed"]);
@@ -181,8 +182,8 @@ Deno.test("promote --wait serves what its run registered in dev and staging; pro
 });
 
 Deno.test("provisioned variant: instances, and updates are blue/green with alarm rollback", async () => {
-  await using w = await servingWorkspace();
-  const image = await w.promoted();
+  await using w = await servingWorkspace(["dev", "staging"]);
+  const image = w.stagingImage();
   const config = JSON.parse(await Deno.readTextFile(`${w.dir}/mlops.config.json`));
   config.environments.staging.serving = { variant: "provisioned", instanceType: "ml.c5.large" };
   await Deno.writeTextFile(`${w.dir}/mlops.config.json`, JSON.stringify(config));
