@@ -17,6 +17,11 @@ GENERATOR = PROJECT_DIR / "data" / "generate_sample.py"
 
 sys.path.insert(0, str(SRC_DIR))
 
+# One BLAS/OpenMP thread in this process and the steps and servers it starts (they inherit it),
+# set before numpy loads: the test models are small, and the extra threads' busy-waiting only
+# burns CPU that the other suites, running beside this one, need (training takes half the CPU).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 RunScript = Callable[..., "subprocess.CompletedProcess[str]"]
 
 

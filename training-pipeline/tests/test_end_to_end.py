@@ -15,12 +15,8 @@ import pytest
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "sample.csv"
 
 
-def run_pipeline(run_dir: Path, run_script, shuffle_labels: bool = False) -> dict:
-    """Run the three steps in ``run_dir`` and return the evaluation report.
-
-    With ``shuffle_labels`` the training labels are permuted before training, so
-    the model can only learn noise.
-    """
+def preprocess(run_dir: Path, run_script) -> Path:
+    """Run the preprocess step on the sample in ``run_dir``; return its output directory."""
     processing = run_dir / "processing"
     (processing / "input" / "data").mkdir(parents=True)
     shutil.copy(SAMPLE_CSV, processing / "input" / "data" / "sample.csv")
@@ -30,10 +26,19 @@ def run_pipeline(run_dir: Path, run_script, shuffle_labels: bool = False) -> dic
                         "--test-dir", str(processing / "output" / "test"),
                         "--dataset-dir", str(processing / "output" / "dataset"))
     assert result.returncode == 0, result.stderr
+    return processing / "output"
 
+
+def train_and_evaluate(run_dir: Path, split: Path, run_script, shuffle_labels: bool = False) -> dict:
+    """Run the train and evaluate steps in ``run_dir`` on preprocess's ``split`` and return
+    the evaluation report.
+
+    With ``shuffle_labels`` the training labels are permuted before training, so
+    the model can only learn noise.
+    """
     channel = run_dir / "ml" / "input" / "data" / "train"
     channel.mkdir(parents=True)
-    train = pd.read_csv(processing / "output" / "train" / "train.csv", dtype=str)
+    train = pd.read_csv(split / "train" / "train.csv", dtype=str)
     if shuffle_labels:
         labels = train["label"].tolist()
         random.Random(0).shuffle(labels)
@@ -55,7 +60,7 @@ def run_pipeline(run_dir: Path, run_script, shuffle_labels: bool = False) -> dic
         for path in sorted((run_dir / "ml" / "model").iterdir()):
             tar.add(path, arcname=path.name)
     result = run_script("evaluate.py", "--model-dir", str(model_input),
-                        "--test-dir", str(processing / "output" / "test"),
+                        "--test-dir", str(split / "test"),
                         "--output-dir", str(run_dir / "evaluate" / "evaluation"))
     assert result.returncode == 0, result.stderr
     return json.loads((run_dir / "evaluate" / "evaluation" / "evaluation.json").read_text())
@@ -63,10 +68,16 @@ def run_pipeline(run_dir: Path, run_script, shuffle_labels: bool = False) -> dic
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory, run_script) -> dict[str, dict]:
-    """Evaluation reports of a normal run and of a run trained on shuffled labels."""
+    """Evaluation reports of a normal run and of a run trained on shuffled labels.
+
+    Both train on one preprocess run's split (the step is deterministic: a second run
+    would write the same files), so they differ only in the training labels.
+    """
+    split = preprocess(tmp_path_factory.mktemp("preprocess"), run_script)
     return {
-        "trained": run_pipeline(tmp_path_factory.mktemp("trained"), run_script),
-        "shuffled": run_pipeline(tmp_path_factory.mktemp("shuffled"), run_script, shuffle_labels=True),
+        "trained": train_and_evaluate(tmp_path_factory.mktemp("trained"), split, run_script),
+        "shuffled": train_and_evaluate(tmp_path_factory.mktemp("shuffled"), split, run_script,
+                                       shuffle_labels=True),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,13 +33,18 @@ class FixedModel:
         return self.predictions
 
 
-@pytest.fixture
-def split_dir(tmp_path: Path) -> Path:
-    """A directory holding test.csv with three labels."""
-    directory = tmp_path / "test"
+def write_split(parent: Path) -> Path:
+    """Write test.csv with three labels into a new ``parent / "test"``; return that directory."""
+    directory = parent / "test"
     directory.mkdir()
     pd.DataFrame(TEST_ROWS).to_csv(directory / "test.csv", index=False)
     return directory
+
+
+@pytest.fixture
+def split_dir(tmp_path: Path) -> Path:
+    """A directory holding test.csv with three labels."""
+    return write_split(tmp_path)
 
 
 @pytest.fixture
@@ -111,14 +117,35 @@ def test_perfect_predictions_score_one() -> None:
     assert report["metrics"] == {"accuracy": {"value": 1.0}, "macro_f1": {"value": 1.0}}
 
 
-def test_missing_model_fails_with_one_line(split_dir: Path, tmp_path: Path, run_script) -> None:
-    result = run_script("evaluate.py", "--model-dir", str(tmp_path / "empty"), "--test-dir", str(split_dir),
-                        "--output-dir", str(tmp_path / "evaluation"))
+@pytest.fixture(scope="module")
+def missing_model(tmp_path_factory: pytest.TempPathFactory,
+                  run_script) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """evaluate.py run as a process, with a --message-file, on a model directory that does not
+    exist: the directory it ran in and its result. The two tests below read this one run (what
+    it prints, what it records for SageMaker): a run is mostly the import of pandas and sklearn."""
+    tmp_path = tmp_path_factory.mktemp("missing-model")
+    result = run_script("evaluate.py", "--model-dir", str(tmp_path / "empty"),
+                        "--test-dir", str(write_split(tmp_path)), "--output-dir", str(tmp_path / "evaluation"),
+                        "--message-file", str(tmp_path / "output" / "message"))
+    return tmp_path, result
+
+
+def test_missing_model_fails_with_one_line(missing_model: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    tmp_path, result = missing_model
 
     assert result.returncode == 1
     assert result.stderr == (f'evaluate: Cannot load model: neither model.tar.gz nor model.joblib in '
                              f'"{tmp_path / "empty"}".\n')
     assert not (tmp_path / "evaluation").exists()
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(
+        missing_model: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    tmp_path, result = missing_model
+    message = tmp_path / "output" / "message"
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("evaluate: ")
 
 
 def test_archive_without_model_fails(split_dir: Path, tmp_path: Path,
@@ -137,15 +164,6 @@ def test_corrupt_archive_fails(split_dir: Path, tmp_path: Path, capsys: pytest.C
     (tmp_path / "model.tar.gz").write_text("garbage")
     assert run_main(tmp_path, split_dir, tmp_path / "evaluation") == 1
     assert capsys.readouterr().err.startswith(f'evaluate: Cannot extract "{tmp_path / "model.tar.gz"}"')
-
-
-def test_failure_reason_is_written_where_sagemaker_reads_it(split_dir: Path, tmp_path: Path, run_script) -> None:
-    message = tmp_path / "output" / "message"
-    result = run_script("evaluate.py", "--model-dir", str(tmp_path / "empty"), "--test-dir", str(split_dir),
-                        "--output-dir", str(tmp_path / "evaluation"), "--message-file", str(message))
-
-    assert result.returncode == 1
-    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("evaluate: ")
 
 
 def test_model_quality_is_in_sagemakers_multiclass_format(model_dir: Path, split_dir: Path, tmp_path: Path) -> None:

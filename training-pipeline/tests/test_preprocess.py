@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -94,12 +95,23 @@ def test_custom_column_names_are_renamed(tmp_path: Path) -> None:
     assert set(test["text"]) == {"some text"}
 
 
-def test_missing_column_fails_with_one_line_naming_found_columns(tmp_path: Path, run_script) -> None:
+@pytest.fixture(scope="module")
+def missing_columns(tmp_path_factory: pytest.TempPathFactory,
+                    run_script) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """preprocess.py run as a process, with a --message-file, on a CSV without the text and label
+    columns: the directory it ran in and its result. The two tests below read this one run (what
+    it prints, what it records for SageMaker): a run is mostly the import of pandas and sklearn."""
+    tmp_path = tmp_path_factory.mktemp("missing-columns")
     write_input(tmp_path / "in", {"body": ["a", "b"], "specialty": ["x", "y"]})
+    result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"), "--train-dir", str(tmp_path / "train"),
+                        "--test-dir", str(tmp_path / "test"), "--dataset-dir", str(tmp_path / "dataset"),
+                        "--message-file", str(tmp_path / "opt" / "ml" / "output" / "message"))
+    return tmp_path, result
 
-    result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"),
-                        "--train-dir", str(tmp_path / "train"), "--test-dir", str(tmp_path / "test"),
-                        "--dataset-dir", str(tmp_path / "dataset"))
+
+def test_missing_column_fails_with_one_line_naming_found_columns(
+        missing_columns: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    tmp_path, result = missing_columns
 
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -107,6 +119,16 @@ def test_missing_column_fails_with_one_line_naming_found_columns(tmp_path: Path,
     assert lines[0].startswith('preprocess: Missing columns "text", "label"')
     assert 'columns found: "body", "specialty"' in lines[0]
     assert not (tmp_path / "train").exists()
+
+
+def test_failure_reason_is_written_where_sagemaker_reads_it(
+        missing_columns: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    tmp_path, result = missing_columns
+    message = tmp_path / "opt" / "ml" / "output" / "message"
+
+    assert result.returncode == 1
+    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("preprocess: ")
+    assert message.read_text(encoding="utf-8").startswith('Missing columns "text", "label"')
 
 
 @pytest.mark.parametrize("args, message", [
@@ -136,19 +158,6 @@ def test_too_few_rows_for_a_stratified_split(tmp_path: Path, capsys: pytest.Capt
     write_input(tmp_path / "in", {"text": list("abcdef"), "label": ["x", "y", "z"] * 2})
     assert run_main(tmp_path, "--test-size", "0.2") == 1
     assert capsys.readouterr().err.startswith("preprocess: Cannot split 6 rows with --test-size 0.2")
-
-
-def test_failure_reason_is_written_where_sagemaker_reads_it(tmp_path: Path, run_script) -> None:
-    write_input(tmp_path / "in", {"body": ["a", "b"], "specialty": ["x", "y"]})
-    message = tmp_path / "opt" / "ml" / "output" / "message"
-
-    result = run_script("preprocess.py", "--input-dir", str(tmp_path / "in"), "--train-dir", str(tmp_path / "train"),
-                        "--test-dir", str(tmp_path / "test"), "--dataset-dir", str(tmp_path / "dataset"),
-                        "--message-file", str(message))
-
-    assert result.returncode == 1
-    assert message.read_text(encoding="utf-8") == result.stderr.removeprefix("preprocess: ")
-    assert message.read_text(encoding="utf-8").startswith('Missing columns "text", "label"')
 
 
 def test_a_parse_error_is_recorded_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
