@@ -119,6 +119,7 @@ export const CONTAINER = {
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
+    OMP_NUM_THREADS: "1",
   } as Record<string, string>,
 };
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { Config } from "../config.ts";
 import { sha256Hex } from "../hash.ts";
 import { REPO } from "../../tests/helpers.ts";
-import { buildDefinition, canonicalJson, definitionHash, offlineInputs, STEP } from "./definition.ts";
+import { buildDefinition, canonicalJson, CONTAINER, definitionHash, offlineInputs, STEP } from "./definition.ts";
 import { collectGets } from "./expressions.ts";
 import { allSteps, type PipelineDefinition } from "./steps.ts";
 import { definitionProblems } from "./validate.ts";
@@ -259,4 +259,18 @@ Deno.test("every step's arguments, new fields included, satisfy SageMaker's serv
       'RegisterModel.CustomerMetadataProperties key "not a key!": "not a key!" does not match',
     ],
   );
+});
+
+Deno.test("the local runner's container environment is the Dockerfile's ENV", async () => {
+  const dockerfile = await Deno.readTextFile(`${REPO}/training-pipeline/Dockerfile`);
+  const block = /^ENV ((?:.*\\\n)*.*)$/m.exec(dockerfile)?.[1];
+  assert.ok(block, "the Dockerfile has an ENV instruction");
+  const declared = Object.fromEntries(
+    block.replace(/\\\n/g, " ").trim().split(/\s+/).map((pair) => pair.split("=") as [string, string]),
+  );
+  const { PATH, ...rest } = declared;
+  assert.match(PATH, /^\/opt\/program:\$PATH$/);
+  assert.ok(CONTAINER.env.PATH.startsWith("/opt/program:"), "the program directory comes first, as in the image");
+  for (const [name, value] of Object.entries(rest)) assert.equal(CONTAINER.env[name], value, name);
+  assert.equal(CONTAINER.env.OMP_NUM_THREADS, "1", "one BLAS thread per step process, as in the image");
 });
