@@ -19,7 +19,7 @@ import { settleAll } from "./process.ts";
 import { askOnTerminal, confirmOnTerminal } from "./prompt.ts";
 import { isPending, type PlanSummary, planVerdict, summarizePlan } from "./plan.ts";
 import type { TerraformRoot } from "./terraform.ts";
-import { type CleanupStep, describeLeftovers, EnvironmentTeardown, hasLeftovers } from "./teardown.ts";
+import type { CleanupStep } from "./teardown.ts";
 
 /** Options of {@linkcode deploy}. */
 export interface DeployOptions {
@@ -212,6 +212,8 @@ export async function destroy(ctx: TaskContext, env: Environment, options: Destr
   await root.plan(planFile, { destroy: true });
   const summary = summarizePlan(await root.showPlan(planFile));
   log.step("Plan", describeSummary(summary));
+  // Only destroy needs the S3 and SageMaker clients: loading them is most of a deploy's start-up.
+  const { describeLeftovers, EnvironmentTeardown, hasLeftovers } = await import("./teardown.ts");
   const teardown = await EnvironmentTeardown.open(ctx, env, options.cleanupSteps ?? []);
   try {
     const leftovers = await teardown.inventory().catch((error) => {
