@@ -12,7 +12,7 @@
  */
 import { Config } from "./config.ts";
 import { log, style, table } from "./log.ts";
-import { run, which } from "./process.ts";
+import { run } from "./process.ts";
 import { PythonEnv } from "./python_env.ts";
 import { TaskError } from "./cli.ts";
 import { providerMirrorProblem, resolveProviderMirror, ROOT_NAMES, TerraformRoot } from "./terraform.ts";
@@ -234,15 +234,10 @@ export async function runSuites(
   }
   if (suites.includes("e2e")) {
     // The whole flow on moto with real Terraform; the provider mirror reaches it through the environment.
-    // At a lower CPU priority when other suites run beside it: the flow spends most of its time
-    // waiting (on moto, on Terraform's lifecycle polls), so it loses little, and the quick suites
-    // report first instead of sharing two cores with it until the end.
-    const yieldCpu = suites.length > 1 && (await which("nice")) ? ["nice", "-n", "10"] : [];
     jobs.push(runSequence("e2e", [
       {
         step: "flow on moto (four accounts)",
         argv: [
-          ...yieldCpu,
           deno,
           "test",
           ...DENO_PERMISSIONS,
