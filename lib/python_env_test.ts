@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { exclusiveLock, installArgs } from "./python_env.ts";
+import { compileArgs, exclusiveLock, installArgs } from "./python_env.ts";
 import { REPO } from "../tests/helpers.ts";
 
 const DIR = `${REPO}/training-pipeline`;
@@ -84,4 +84,20 @@ Deno.test("exclusiveLock: one holder at a time, the others wait their turn, and 
     assert.equal(events[i].replace(" in", " out"), events[i + 1], `no one entered while ${events[i]}: ${events}`);
   }
   assert.deepEqual([...Deno.readDirSync(dir)], [], "the lock file is removed on release");
+});
+
+Deno.test("the venv's packages are byte-compiled after install, all but their own test suites", () => {
+  assert.ok(installArgs("lock.txt").includes("--no-compile"), "pip leaves compiling to compileall");
+  const args = compileArgs("/v");
+  assert.deepEqual(args.slice(0, 2), ["-m", "compileall"]);
+  assert.equal(args.at(-1), "/v/lib");
+  const exclude = new RegExp(args[args.indexOf("-x") + 1]);
+  for (
+    const path of ["/v/lib/python3.11/site-packages/pandas/tests/frame/test_api.py", "/v/lib/x/scipy/io/test/t.py"]
+  ) {
+    assert.match(path, exclude, path);
+  }
+  for (const path of ["/v/lib/python3.11/site-packages/numpy/testing/utils.py", "/v/lib/x/sklearn/utils/_testing.py"]) {
+    assert.doesNotMatch(path, exclude, `${path} is library code`);
+  }
 });
