@@ -169,6 +169,13 @@ function hclString(value: string): string {
   return JSON.stringify(value);
 }
 
+/** A Terraform CLI configuration that installs providers from the filesystem mirror at `mirror` only. */
+export function mirrorCliConfig(mirror: string): string {
+  return ["provider_installation {", "  filesystem_mirror {", `    path = ${hclString(mirror)}`, "  }", "}", ""].join(
+    "\n",
+  );
+}
+
 /** Renders `key = value` lines (the `-backend-config` file format). */
 export function renderBackendConfig(values: Record<string, string | boolean>): string {
   return Object.entries(values)
@@ -362,15 +369,7 @@ export class TerraformRoot {
    * user's own (`~/.terraformrc`, `TF_CLI_CONFIG_FILE`: network mirrors, registry credentials) applies.
    */
   cliConfig(): string | null {
-    if (!this.providerMirror) return null;
-    return [
-      "provider_installation {",
-      `  filesystem_mirror {`,
-      `    path = ${hclString(this.providerMirror)}`,
-      `  }`,
-      "}",
-      "",
-    ].join("\n");
+    return this.providerMirror ? mirrorCliConfig(this.providerMirror) : null;
   }
 
   /** The shared plugin cache, unless the user set `TF_PLUGIN_CACHE_DIR`. */

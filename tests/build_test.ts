@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { FakeAws } from "./fake_aws.ts";
 import { FakeEcr } from "./fake_services.ts";
-import { isolatedEnv, REPO, runTask, stubCalls, stubCommand, writeConfig, writeProfiles } from "./helpers.ts";
+import { copyTree, isolatedEnv, REPO, runTask, stubCalls, stubCommand, writeConfig, writeProfiles } from "./helpers.ts";
 
 const REGISTRY = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
 const REPOSITORY = "mlops/training";
@@ -34,20 +34,11 @@ function dockerStandIn(dir: string): string {
 esac`;
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.name === "__pycache__" || entry.name === ".pytest_cache") continue;
-    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
-}
-
 async function workspace(options: { repository?: boolean } = {}) {
   const dir = await Deno.makeTempDir();
   await writeConfig(dir);
   await writeProfiles(dir, { "mlops-operations": "AKIDOPS" });
-  await copyTree(`${REPO}/training-pipeline`, `${dir}/training-pipeline`);
+  await copyTree(`${REPO}/training-pipeline`, `${dir}/training-pipeline`, ["__pycache__", ".pytest_cache"]);
   const aws = await FakeAws.start();
   aws.identities.set("AKIDOPS", "111111111111");
   const ecr = new FakeEcr(aws, { pushLog: `${dir}/registry.pushes` });

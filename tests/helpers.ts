@@ -184,3 +184,13 @@ export async function fourAccountWorkspace(links: string[]): Promise<{ dir: stri
 export function exists(path: string): Promise<boolean> {
   return Deno.stat(path).then(() => true, () => false);
 }
+
+/** Copies the tree `from` into `to`, leaving out entries named in `skip` (at any depth). */
+export async function copyTree(from: string, to: string, skip: string[] = []): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (skip.includes(entry.name)) continue;
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`, skip);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}

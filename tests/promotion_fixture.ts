@@ -18,7 +18,15 @@
  */
 import { FakeHosting } from "./fake_hosting.ts";
 import { FakeEcr, FakeS3, FakeSageMaker } from "./fake_services.ts";
-import { fourAccountWorkspace, isolatedEnv, runTask, stubCalls, stubCommand, type TaskRun } from "./helpers.ts";
+import {
+  copyTree,
+  fourAccountWorkspace,
+  isolatedEnv,
+  runTask,
+  stubCalls,
+  stubCommand,
+  type TaskRun,
+} from "./helpers.ts";
 
 const TERRAFORM = (dir: string) => `
 case "$*" in
@@ -137,14 +145,6 @@ export async function promotedWorkspace(envs: string[]): Promise<PromotionWorksp
   for (const [name, images] of state.repositories) w.ecr.repositories.set(name, images);
   for (const [name, pipeline] of state.pipelines) w.sagemaker.pipelines.set(name, pipeline);
   w.sagemaker.executions.push(...state.executions);
-  await copyDirectory(`${state.dir}/.mlops`, `${w.dir}/.mlops`);
+  await copyTree(`${state.dir}/.mlops`, `${w.dir}/.mlops`);
   return w;
-}
-
-async function copyDirectory(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isDirectory) await copyDirectory(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { REPO } from "./helpers.ts";
 import { ProviderPool } from "../lib/provider_server.ts";
 import { run } from "../lib/process.ts";
+import { mirrorCliConfig } from "../lib/terraform.ts";
 
 const MAIN_TF = `terraform {
   required_providers {
@@ -44,10 +45,7 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     await Deno.mkdir(`${dir}/tests`);
     await Deno.writeTextFile(`${dir}/main.tf`, MAIN_TF);
-    await Deno.writeTextFile(
-      `${dir}/cli.tfrc`,
-      `provider_installation {\n  filesystem_mirror {\n    path = "${mirror}"\n  }\n}\n`,
-    );
+    await Deno.writeTextFile(`${dir}/cli.tfrc`, mirrorCliConfig(mirror));
     const env = {
       TF_CLI_CONFIG_FILE: `${dir}/cli.tfrc`,
       TF_PLUGIN_CACHE_DIR: `${REPO}/.mlops/plugin-cache`,
