@@ -84,6 +84,17 @@ export function installSignalHandlers(): void {
   }
 }
 
+/** `work`'s result, or `fallback` when it takes longer than `ms`. */
+export async function within<T, F>(ms: number, fallback: F, work: Promise<T>): Promise<T | F> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<F>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits `ms`, or less: an interrupt ends the wait with {@linkcode Interrupted}. */
 export function sleep(ms: number): Promise<void> {
   installSignalHandlers();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DUPLICATE_SIGNAL_MS, isDuplicateSignal, notOnPathMessage } from "./process.ts";
+import { DUPLICATE_SIGNAL_MS, isDuplicateSignal, notOnPathMessage, within } from "./process.ts";
 
 Deno.test("a signal soon after the last one is the same interrupt; a later one is a second Ctrl-C", () => {
   assert.equal(isDuplicateSignal(null, 1000), false, "the first interrupt counts");
@@ -13,4 +13,10 @@ Deno.test("a program missing from PATH is named with how to install it", () => {
     notOnPathMessage("zstd"),
     'Cannot run "zstd": it is not on PATH. Install zstd, or add its directory to PATH, and re-run.',
   );
+});
+
+Deno.test("within: the work's result when it is in time, the fallback when it is not", async () => {
+  assert.equal(await within(1_000, "late", Promise.resolve("done")), "done");
+  const never = new Promise<string>(() => {});
+  assert.equal(await within(10, "late", never), "late");
 });

@@ -25,20 +25,10 @@
  * @module
  */
 import { join } from "node:path";
+import { within } from "./process.ts";
 
 /** How long a provider may take to print its reattach line before we give up on it. */
 const START_TIMEOUT_MS = 60_000;
-
-/** `work`'s result, or `fallback` when it takes longer than `ms`. */
-async function within<T, F>(ms: number, fallback: F, work: Promise<T>): Promise<T | F> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<F>((resolve) => timer = setTimeout(() => resolve(fallback), ms));
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The value a provider in debug mode tells the user to set: `TF_REATTACH_PROVIDERS='{…}'`. */
 export function reattachValue(output: string): string | null {

@@ -20,7 +20,7 @@
 import { TaskError } from "../cli.ts";
 import type { Config } from "../config.ts";
 import { PythonEnv } from "../python_env.ts";
-import { run } from "../process.ts";
+import { run, within } from "../process.ts";
 import { type Predictions, predictionsProblem } from "./predictions.ts";
 
 /** The highest version number in the local registry's group, or null when it has none. */
@@ -95,7 +95,7 @@ export class LocalServer {
   async #waitReady(ms: number): Promise<void> {
     const exited = this.child.status.then((s) => s);
     for (const end = Date.now() + ms; Date.now() < end;) {
-      const done = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 100))]);
+      const done = await within(100, null, exited);
       if (done) {
         throw new TaskError(
           `The local server exited with code ${done.code} before answering /ping. Its log above says why; check the model with: deno task pipeline local`,
